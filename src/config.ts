@@ -1,0 +1,203 @@
+// Settings: each one is a command-line flag and an environment variable, parsed and validated
+// once at start, then frozen. The names of the first four are part of the contract in
+// shared/design.md; other tools rely on them.
+
+export interface Config {
+  readonly upstream: URL;
+  readonly listenHost: string;
+  readonly listenPort: number;
+  readonly redisUrl: string;
+  readonly logLevel: string;
+  /** Largest manifest body the proxy reads; larger pushes get 413 (distribution-spec §2.3). */
+  readonly maxManifestBytes: number;
+  /** Size bound of one referrers response page; past it the answer is paginated with Link. */
+  readonly referrersPageBytes: number;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+
+  constructor(readonly setting: string, message: string) {
+    super(`invalid setting ${setting}: ${message}`);
+  }
+}
+
+interface SettingSpec {
+  readonly flag: string;
+  readonly env: string;
+  readonly fallback?: string;
+  readonly help: string;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export const SETTINGS = {
+  upstream: {
+    flag: '--upstream', env: 'UPSTREAM_URL',
+    help: 'base URL of the registry being fronted (required)',
+  },
+  listen: {
+    flag: '--listen', env: 'LISTEN', fallback: '0.0.0.0:5000',
+    help: 'HOST:PORT to serve on',
+  },
+  redis: {
+    flag: '--redis', env: 'REDIS_URL', fallback: 'redis://127.0.0.1:6379',
+    help: 'Redis URL of the referrers index',
+  },
+  logLevel: {
+    flag: '--log-level', env: 'LOG_LEVEL', fallback: 'info',
+    help: `pino log level (${LOG_LEVELS.join(', ')})`,
+  },
+  maxManifestBytes: {
+    flag: '--max-manifest-bytes', env: 'MAX_MANIFEST_BYTES', fallback: String(4 * 1024 * 1024),
+    help: 'largest manifest body accepted on PUT, in bytes',
+  },
+  referrersPageBytes: {
+    flag: '--referrers-page-bytes', env: 'REFERRERS_PAGE_BYTES',
+    fallback: String(4 * 1024 * 1024),
+    help: 'size bound of one referrers response page, in bytes',
+  },
+} as const satisfies Record<string, SettingSpec>;
+
+type SettingName = keyof typeof SETTINGS;
+type RawSettings = Partial<Record<SettingName, string>>;
+
+/** Reads flags (`--name value` or `--name=value`) and environment variables; flags win. */
+export function readRawSettings(argv: readonly string[], env: NodeJS.ProcessEnv): RawSettings {
+  const raw: RawSettings = {};
+  for (const [name, spec] of Object.entries(SETTINGS) as [SettingName, SettingSpec][]) {
+    const fromEnv = env[spec.env];
+    if (fromEnv !== undefined && fromEnv !== '') raw[name] = fromEnv;
+  }
+
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    const [flag, inline] = splitFlag(arg);
+    const name = settingForFlag(flag);
+    if (name === undefined) throw new ConfigError(arg, 'unknown flag (see --help)');
+
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new ConfigError(flag, 'missing value');
+    raw[name] = value;
+  }
+  return raw;
+}
+
+function splitFlag(arg: string): [string, string | undefined] {
+  const eq = arg.indexOf('=');
+  return eq < 0 ? [arg, undefined] : [arg.slice(0, eq), arg.slice(eq + 1)];
+}
+
+function settingForFlag(flag: string): SettingName | undefined {
+  const entry = Object.entries(SETTINGS).find(([, spec]) => spec.flag === flag);
+  return entry?.[0] as SettingName | undefined;
+}
+
+/** Turns raw strings into a validated, frozen Config; the error names the bad setting. */
+export function parseConfig(raw: RawSettings): Config {
+  const specs: Record<SettingName, SettingSpec> = SETTINGS;
+  const value = (name: SettingName): string => raw[name] ?? specs[name].fallback ?? '';
+  const label = (name: SettingName): string => `${SETTINGS[name].flag}/${SETTINGS[name].env}`;
+
+  const upstream = parseUpstream(value('upstream'), label('upstream'));
+  const [listenHost, listenPort] = parseListen(value('listen'), label('listen'));
+  const redisUrl = parseRedisUrl(value('redis'), label('redis'));
+  const logLevel = parseLogLevel(value('logLevel'), label('logLevel'));
+
+  return Object.freeze({
+    upstream, listenHost, listenPort, redisUrl, logLevel,
+    maxManifestBytes: parseByteCount(value('maxManifestBytes'), label('maxManifestBytes')),
+    referrersPageBytes: parseByteCount(value('referrersPageBytes'), label('referrersPageBytes')),
+  });
+}
+
+function parseUpstream(text: string, setting: string): URL {
+  if (text === '') throw new ConfigError(setting, 'is required (e.g. http://127.0.0.1:5001)');
+
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError(setting, `"${text}" is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(setting, 'must start with http:// or https://');
+  }
+  if (url.username !== '' || url.password !== '') {
+    // Client requests carry the client's own credentials; none belong in this URL.
+    throw new ConfigError(setting, 'must not contain credentials');
+  }
+  if (url.search !== '' || url.hash !== '') {
+    throw new ConfigError(setting, 'must not have a query or fragment');
+  }
+  if (url.pathname !== '/') {
+    throw new ConfigError(setting, 'must be the registry root (no path): /v2/ is appended');
+  }
+  return url;
+}
+
+function parseListen(text: string, setting: string): [string, number] {
+  const match = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(text);
+  if (match === null) throw new ConfigError(setting, `"${text}" is not HOST:PORT`);
+
+  const port = Number(match[2]);
+  if (port > 65535) throw new ConfigError(setting, `port ${port} is out of range`);
+  const host = (match[1] ?? '').replace(/^\[(.*)\]$/, '$1');
+  return [host, port];
+}
+
+function parseRedisUrl(text: string, setting: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError(setting, 'is not a URL (e.g. redis://127.0.0.1:6379)');
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new ConfigError(setting, 'must start with redis:// or rediss://');
+  }
+  return text;
+}
+
+function parseLogLevel(text: string, setting: string): string {
+  if (!LOG_LEVELS.includes(text)) {
+    throw new ConfigError(setting, `"${text}" is not one of ${LOG_LEVELS.join(', ')}`);
+  }
+  return text;
+}
+
+function parseByteCount(text: string, setting: string): number {
+  if (!/^\d+$/.test(text)) throw new ConfigError(setting, `"${text}" is not a byte count`);
+
+  const bytes = Number(text);
+  if (bytes < 1024 || bytes > 64 * 1024 * 1024) {
+    throw new ConfigError(setting, 'must be between 1024 and 67108864 bytes');
+  }
+  return bytes;
+}
+
+/** The effective settings, for the start-up log line: nothing secret is in them. */
+export function describeConfig(config: Config): Record<string, string | number> {
+  return {
+    upstream: config.upstream.origin,
+    listen: `${config.listenHost}:${config.listenPort}`,
+    redis: redactUrlPassword(config.redisUrl),
+    logLevel: config.logLevel,
+    maxManifestBytes: config.maxManifestBytes,
+    referrersPageBytes: config.referrersPageBytes,
+  };
+}
+
+function redactUrlPassword(text: string): string {
+  const url = new URL(text);
+  if (url.password !== '') url.password = '***';
+  return url.toString();
+}
+
+export function usage(): string {
+  const lines = Object.values(SETTINGS).map((spec: SettingSpec) => {
+    const fallback = spec.fallback === undefined ? '' : ` (default ${spec.fallback})`;
+    return `  ${spec.flag.padEnd(24)} ${spec.env.padEnd(22)} ${spec.help}${fallback}`;
+  });
+  return ['usage: referrers-proxy [flags]', '', ...lines].join('\n');
+}

@@ -1,0 +1,112 @@
+// Domain errors: what went wrong, with typed fields and a stable code. They know nothing of HTTP;
+// src/http/errors.ts maps each code to an OCI error code and status in one table. Codes are
+// documented in docs/errors.md and never reused for another meaning.
+
+export type ErrorCode =
+  | 'RP_ERR_NAME_INVALID'
+  | 'RP_ERR_DIGEST_INVALID'
+  | 'RP_ERR_REFERENCE_INVALID'
+  | 'RP_ERR_MANIFEST_INVALID'
+  | 'RP_ERR_MANIFEST_TOO_LARGE'
+  | 'RP_ERR_INDEX_UNAVAILABLE'
+  | 'RP_ERR_UPSTREAM_UNAVAILABLE';
+
+export abstract class ProxyError extends Error {
+  abstract readonly code: ErrorCode;
+
+  /** Machine-readable context, sent as the OCI error `detail`. */
+  abstract readonly detail: Readonly<Record<string, unknown>>;
+}
+
+export class NameInvalidError extends ProxyError {
+  override readonly name = 'NameInvalidError';
+  readonly code = 'RP_ERR_NAME_INVALID';
+
+  constructor(readonly repository: string) {
+    super('repository name does not match the distribution-spec grammar');
+  }
+
+  get detail() {
+    return { name: this.repository.slice(0, 300) };
+  }
+}
+
+export class DigestInvalidError extends ProxyError {
+  override readonly name = 'DigestInvalidError';
+  readonly code = 'RP_ERR_DIGEST_INVALID';
+
+  constructor(readonly digest: string, reason = 'digest does not match algorithm ":" encoded') {
+    super(reason);
+  }
+
+  get detail() {
+    return { digest: this.digest.slice(0, 300) };
+  }
+}
+
+export class ReferenceInvalidError extends ProxyError {
+  override readonly name = 'ReferenceInvalidError';
+  readonly code = 'RP_ERR_REFERENCE_INVALID';
+
+  constructor(readonly reference: string) {
+    super('manifest reference is neither a valid tag nor a valid digest');
+  }
+
+  get detail() {
+    return { reference: this.reference.slice(0, 300) };
+  }
+}
+
+export class ManifestInvalidError extends ProxyError {
+  override readonly name = 'ManifestInvalidError';
+  readonly code = 'RP_ERR_MANIFEST_INVALID';
+
+  constructor(readonly reason: string) {
+    super(`manifest invalid: ${reason}`);
+  }
+
+  get detail() {
+    return { reason: this.reason };
+  }
+}
+
+export class ManifestTooLargeError extends ProxyError {
+  override readonly name = 'ManifestTooLargeError';
+  readonly code = 'RP_ERR_MANIFEST_TOO_LARGE';
+
+  constructor(readonly limit: number) {
+    super(`manifest body exceeds the limit of ${limit} bytes`);
+  }
+
+  get detail() {
+    return { limit: this.limit };
+  }
+}
+
+/** The referrers index (Redis) cannot be read or written right now; retrying may succeed. */
+export class IndexUnavailableError extends ProxyError {
+  override readonly name = 'IndexUnavailableError';
+  readonly code = 'RP_ERR_INDEX_UNAVAILABLE';
+
+  constructor(readonly operation: string, options?: ErrorOptions) {
+    super(`referrers index unavailable during ${operation}; retry later`, options);
+  }
+
+  get detail() {
+    return { operation: this.operation };
+  }
+}
+
+/** The upstream registry could not be reached or broke off the exchange. */
+export class UpstreamUnavailableError extends ProxyError {
+  override readonly name = 'UpstreamUnavailableError';
+  readonly code = 'RP_ERR_UPSTREAM_UNAVAILABLE';
+
+  constructor(readonly method: string, readonly path: string, options?: ErrorOptions) {
+    super(`upstream registry unavailable (${method} ${path})`, options);
+  }
+
+  get detail() {
+    return { method: this.method, path: this.path };
+  }
+}

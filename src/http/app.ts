@@ -1,0 +1,92 @@
+// The Koa application: log line, error rendering, then one handler per route. Built apart from
+// listening (server.ts) so tests can drive it on any socket.
+
+import Koa from 'koa';
+import { ProxyError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { ociErrorBody, errorResponse, internalErrorResponse } from './errors.js';
+import { accessLog } from './access-log.js';
+import { deleteManifest, putManifest } from './manifests.js';
+import { listReferrers } from './referrers.js';
+import { classifyRoute } from './routes.js';
+import type { Dependencies, ProxyContext, RequestState } from './state.js';
+
+export function createApp(deps: Dependencies, logger: Logger): Koa<RequestState> {
+  const app = new Koa<RequestState>();
+  app.silent = true; // every error is rendered and logged by our own middleware
+
+  app.use(async (ctx, next) => {
+    ctx.state.route = classifyRoute(ctx.method, ctx.path);
+    ctx.state.upstreamStatus = undefined;
+    ctx.state.subject = undefined;
+    await next();
+  });
+  app.use(accessLog(logger));
+  app.use(renderErrors);
+  app.use((ctx) => dispatch(ctx, deps));
+  return app;
+}
+
+async function renderErrors(ctx: ProxyContext, next: Koa.Next): Promise<void> {
+  try {
+    await next();
+  } catch (error) {
+    const known = error instanceof ProxyError;
+    if (!known) ctx.state.error = error;
+    const response = known ? errorResponse(error) : internalErrorResponse();
+
+    ctx.respond = true;
+    ctx.status = response.status;
+    ctx.set(response.headers);
+    // A body we did not read (413) must not be parsed as the next request on this socket.
+    if (!ctx.req.complete) ctx.set('Connection', 'close');
+    ctx.body = response.body;
+  }
+}
+
+async function dispatch(ctx: ProxyContext, deps: Dependencies): Promise<void> {
+  switch (ctx.state.route.kind) {
+    case 'healthz':
+      return health(ctx);
+    case 'readyz':
+      return readiness(ctx, deps);
+    case 'manifest-put':
+      return putManifest(ctx, deps);
+    case 'manifest-delete':
+      return deleteManifest(ctx, deps);
+    case 'referrers':
+      return referrers(ctx, deps);
+    default:
+      return passThrough(ctx, deps);
+  }
+}
+
+function referrers(ctx: ProxyContext, deps: Dependencies): Promise<void> | void {
+  if (ctx.method === 'GET' || ctx.method === 'HEAD') return listReferrers(ctx, deps);
+
+  ctx.status = 405;
+  ctx.set({ 'Content-Type': 'application/json', Allow: 'GET, HEAD' });
+  ctx.body = ociErrorBody('UNSUPPORTED', 'the referrers API only answers GET and HEAD');
+}
+
+function health(ctx: ProxyContext): void {
+  ctx.set('Content-Type', 'application/json');
+  ctx.body = '{"status":"ok"}';
+}
+
+/** Ready only while both the index and the upstream answer. */
+async function readiness(ctx: ProxyContext, deps: Dependencies): Promise<void> {
+  const [index, upstream] = await Promise.all([deps.index.ping(), deps.upstream.ping()]);
+
+  ctx.status = index && upstream ? 200 : 503;
+  ctx.set('Content-Type', 'application/json');
+  ctx.body = JSON.stringify({ redis: index ? 'ok' : 'down', upstream: upstream ? 'ok' : 'down' });
+}
+
+async function passThrough(ctx: ProxyContext, deps: Dependencies): Promise<void> {
+  ctx.respond = false;
+  const error = await deps.passThrough.forward(ctx.req, ctx.res, (status) => {
+    ctx.state.upstreamStatus = status;
+  });
+  if (error !== undefined) throw error;
+}

@@ -1,0 +1,52 @@
+// The one table from domain errors to OCI error codes and HTTP statuses, and the OCI error body
+// (distribution-spec v1.1.1 "Error Codes": {"errors":[{"code","message","detail"}]}).
+
+import type { ErrorCode, ProxyError } from '../errors.js';
+
+interface WireError {
+  readonly status: number;
+  readonly ociCode: string;
+  /** Seconds a client should wait before retrying, for retryable failures. */
+  readonly retryAfter?: number;
+}
+
+const WIRE: Readonly<Record<ErrorCode, WireError>> = {
+  RP_ERR_NAME_INVALID: { status: 400, ociCode: 'NAME_INVALID' },
+  RP_ERR_DIGEST_INVALID: { status: 400, ociCode: 'DIGEST_INVALID' },
+  RP_ERR_REFERENCE_INVALID: { status: 400, ociCode: 'MANIFEST_INVALID' },
+  RP_ERR_MANIFEST_INVALID: { status: 400, ociCode: 'MANIFEST_INVALID' },
+  RP_ERR_MANIFEST_TOO_LARGE: { status: 413, ociCode: 'SIZE_INVALID' },
+  RP_ERR_INDEX_UNAVAILABLE: { status: 503, ociCode: 'UNAVAILABLE', retryAfter: 5 },
+  RP_ERR_UPSTREAM_UNAVAILABLE: { status: 502, ociCode: 'UNAVAILABLE', retryAfter: 5 },
+};
+
+export interface ErrorResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+export function ociErrorBody(code: string, message: string, detail?: unknown): string {
+  const error = detail === undefined ? { code, message } : { code, message, detail };
+  return JSON.stringify({ errors: [error] });
+}
+
+export function errorResponse(error: ProxyError): ErrorResponse {
+  const wire = WIRE[error.code];
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (wire.retryAfter !== undefined) headers['retry-after'] = String(wire.retryAfter);
+  return {
+    status: wire.status,
+    headers,
+    body: ociErrorBody(wire.ociCode, error.message, { ...error.detail, proxyCode: error.code }),
+  };
+}
+
+/** For failures nobody anticipated: the message stays in our log, not on the wire. */
+export function internalErrorResponse(): ErrorResponse {
+  return {
+    status: 500,
+    headers: { 'content-type': 'application/json' },
+    body: ociErrorBody('UNKNOWN', 'internal error in referrers-proxy'),
+  };
+}

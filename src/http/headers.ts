@@ -1,0 +1,84 @@
+// Header passes between client and upstream, as small named functions. Applied in order by the
+// pass-through (passthrough.ts) and by the routes that answer through the upstream client.
+
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { HeaderMap } from '../upstream/client.js';
+
+// RFC 9110 §7.6.1: connection-specific fields are not forwarded; neither are the framing
+// headers the proxy recomputes for the body it sends.
+const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
+  'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'expect',
+]);
+
+/** Drops hop-by-hop headers, including any the Connection header names. */
+export function withoutHopByHop(headers: IncomingHttpHeaders | HeaderMap): HeaderMap {
+  const named = String(headers.connection ?? '').toLowerCase().split(',').map((s) => s.trim());
+  const kept: HeaderMap = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || named.includes(name)) continue;
+    kept[name] = value;
+  }
+  return kept;
+}
+
+/** The origin clients reach the proxy at, as an outer load balancer may have told us. */
+export function publicOrigin(req: IncomingMessage): string {
+  const proto = firstValue(req.headers['x-forwarded-proto']) ?? 'http';
+  const host = firstValue(req.headers['x-forwarded-host']) ?? req.headers.host ?? 'localhost';
+  return `${proto}://${host}`;
+}
+
+function firstValue(header: string | string[] | undefined): string | undefined {
+  const text = Array.isArray(header) ? header[0] : header;
+  const first = text?.split(',')[0]?.trim();
+  return first === undefined || first === '' ? undefined : first;
+}
+
+/** X-Forwarded-* for the upstream, so the URLs it builds already name the proxy. */
+export function forwardedHeaders(req: IncomingMessage): HeaderMap {
+  const forwardedFor = [req.headers['x-forwarded-for'], req.socket.remoteAddress]
+    .filter((part) => part !== undefined && part !== '')
+    .join(', ');
+  const origin = new URL(publicOrigin(req));
+  return {
+    'x-forwarded-for': forwardedFor,
+    'x-forwarded-proto': origin.protocol.slice(0, -1),
+    'x-forwarded-host': origin.host,
+  };
+}
+
+/** An absolute URL on the upstream origin, moved onto the proxy's public origin. */
+export function rebaseUrl(value: string, upstreamOrigin: string, clientOrigin: string): string {
+  if (!value.startsWith(upstreamOrigin)) return value;
+
+  const rest = value.slice(upstreamOrigin.length);
+  return rest === '' || rest.startsWith('/') || rest.startsWith('?') ? clientOrigin + rest : value;
+}
+
+/** Rebases every `<URI>` of a Link header (RFC 8288). */
+export function rebaseLink(value: string, upstreamOrigin: string, clientOrigin: string): string {
+  return value.replace(/<([^>]*)>/g, (_, uri: string) =>
+    `<${rebaseUrl(uri, upstreamOrigin, clientOrigin)}>`);
+}
+
+/**
+ * Location and Link headers the upstream hands out must lead clients back through the proxy;
+ * URLs pointing anywhere else (object storage redirects) are left alone.
+ */
+export function rebaseResponseUrls(
+  headers: Record<string, string | string[] | undefined>,
+  upstreamOrigin: string,
+  clientOrigin: string,
+): void {
+  const location = headers.location;
+  if (typeof location === 'string') {
+    headers.location = rebaseUrl(location, upstreamOrigin, clientOrigin);
+  }
+
+  const link = headers.link;
+  if (typeof link === 'string') headers.link = rebaseLink(link, upstreamOrigin, clientOrigin);
+  if (Array.isArray(link)) {
+    headers.link = link.map((one) => rebaseLink(one, upstreamOrigin, clientOrigin));
+  }
+}

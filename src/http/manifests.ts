@@ -1,0 +1,94 @@
+// Manifest PUT and DELETE: forwarded to the upstream, and the referrers index kept in step.
+// A referrer is indexed only after the upstream accepted it, and OCI-Subject goes out only
+// after the index write succeeded (design.md invariants 1 and 2).
+
+import { DigestInvalidError, NameInvalidError, ReferenceInvalidError } from '../errors.js';
+import { canCompute, computeDigest, parseDigest } from '../oci/digest.js';
+import { readReferrer, type Referrer } from '../oci/manifest.js';
+import { isRepositoryName, parseReference, type Reference } from '../oci/name.js';
+import type { UpstreamResponse } from '../upstream/client.js';
+import { readBodyCapped } from './body.js';
+import { forwardedHeaders, withoutHopByHop } from './headers.js';
+import { relay } from './relay.js';
+import type { Dependencies, ProxyContext } from './state.js';
+
+export const SUBJECT_HEADER = 'OCI-Subject';
+
+interface ManifestTarget {
+  readonly repository: string;
+  readonly reference: Reference;
+}
+
+/** Validates the repository and reference of a manifest route. */
+export function manifestTarget(ctx: ProxyContext): ManifestTarget {
+  const repository = ctx.state.route.repository ?? '';
+  if (!isRepositoryName(repository)) throw new NameInvalidError(repository);
+
+  const text = ctx.state.route.reference ?? '';
+  const reference = parseReference(text);
+  if (reference !== undefined) return { repository, reference };
+  if (text.includes(':')) throw new DigestInvalidError(text);
+  throw new ReferenceInvalidError(text);
+}
+
+export async function putManifest(ctx: ProxyContext, deps: Dependencies): Promise<void> {
+  const target = manifestTarget(ctx);
+  const body = await readBodyCapped(ctx.req, deps.config.maxManifestBytes);
+
+  const digest = referrerDigest(target.reference, body);
+  const referrer = digest === undefined
+    ? undefined
+    : readReferrer(body, ctx.get('content-type'), digest);
+
+  const response = await forward(ctx, deps, body);
+  ctx.state.upstreamStatus = response.status;
+  if (referrer !== undefined && accepted(response, referrer)) {
+    await deps.index.add(target.repository, referrer);
+    ctx.state.subject = referrer.subject;
+    ctx.set(SUBJECT_HEADER, referrer.subject);
+  }
+  relay(ctx, response, deps.upstream.origin.origin);
+}
+
+/**
+ * The digest the upstream will store the bytes under: the one in the URL (the upstream checks
+ * the bytes match it), else the canonical sha256. Undefined for algorithms we cannot compute:
+ * such a push is forwarded and never indexed, so nothing unverified enters the index.
+ */
+function referrerDigest(reference: Reference, body: Buffer): string | undefined {
+  if (reference.kind === 'tag') return computeDigest(body, 'sha256');
+
+  const { algorithm } = parseDigest(reference.digest) ?? { algorithm: '' };
+  if (!canCompute(algorithm)) return undefined;
+  const computed = computeDigest(body, algorithm);
+  return computed === reference.digest ? computed : undefined;
+}
+
+/** 2xx, and the digest the upstream reports (when it reports one) is the one we computed. */
+function accepted(response: UpstreamResponse, referrer: Referrer): boolean {
+  if (response.status < 200 || response.status > 299) return false;
+
+  const reported = response.headers['docker-content-digest'];
+  if (typeof reported !== 'string') return true;
+  const sameAlgorithm = reported.split(':', 1)[0] === referrer.descriptor.digest.split(':', 1)[0];
+  return !sameAlgorithm || reported === referrer.descriptor.digest;
+}
+
+export async function deleteManifest(ctx: ProxyContext, deps: Dependencies): Promise<void> {
+  const target = manifestTarget(ctx);
+  const response = await forward(ctx, deps);
+  ctx.state.upstreamStatus = response.status;
+
+  // 404 means the manifest is already gone upstream (a retry after a failed index update, or
+  // a delete that bypassed the proxy): the index must forget it all the same.
+  const gone = response.status === 202 || response.status === 404;
+  if (target.reference.kind === 'digest' && gone) {
+    ctx.state.subject = await deps.index.remove(target.repository, target.reference.digest);
+  }
+  relay(ctx, response, deps.upstream.origin.origin);
+}
+
+function forward(ctx: ProxyContext, deps: Dependencies, body?: Buffer): Promise<UpstreamResponse> {
+  const headers = { ...withoutHopByHop(ctx.req.headers), ...forwardedHeaders(ctx.req) };
+  return deps.upstream.send(ctx.method, ctx.url, headers, body);
+}

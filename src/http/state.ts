@@ -1,0 +1,25 @@
+// What one request carries between middlewares: its route, and what the log line reports.
+
+import type { ReferrersIndex } from '../index-store/referrers-index.js';
+import type { Config } from '../config.js';
+import type { UpstreamClient } from '../upstream/client.js';
+import type { PassThrough } from '../upstream/passthrough.js';
+import type { Route } from './routes.js';
+
+export interface RequestState {
+  route: Route;
+  upstreamStatus: number | undefined;
+  /** The subject a request indexed or un-indexed a referrer for, for the log line. */
+  subject: string | undefined;
+  /** An unexpected failure, kept for the log line; clients see a generic 500. */
+  error: unknown;
+}
+
+export interface Dependencies {
+  readonly config: Config;
+  readonly index: ReferrersIndex;
+  readonly upstream: UpstreamClient;
+  readonly passThrough: PassThrough;
+}
+
+export type ProxyContext = import('koa').ParameterizedContext<RequestState>;

@@ -1,0 +1,21 @@
+// The Redis key schema of the referrers index, in one place. Every key of a repository carries
+// the repository name as a hash tag (`{...}`), so the keys one operation touches share a Redis
+// Cluster hash slot and MULTI/EXEC works there too. Repository names cannot contain braces
+// (distribution-spec name grammar), so the tag is unambiguous. `v1` versions the layout.
+
+const PREFIX = 'rp:v1';
+
+/** Sorted set of the referrer digests of one subject (all scores 0: ordered by digest). */
+export function referrersKey(repository: string, subject: string): string {
+  return `${PREFIX}:{${repository}}:referrers:${subject}`;
+}
+
+/** Hash: referrer digest → descriptor JSON, as the referrers API lists it. */
+export function descriptorsKey(repository: string): string {
+  return `${PREFIX}:{${repository}}:descriptors`;
+}
+
+/** Hash: referrer digest → subject digest, to find the list a deleted referrer belongs to. */
+export function subjectsKey(repository: string): string {
+  return `${PREFIX}:{${repository}}:subjects`;
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// Entry point: `referrers-proxy [flags]`. Reads and validates settings, starts the server, and
+// shuts down cleanly on SIGINT/SIGTERM.
+
+import { ConfigError, parseConfig, readRawSettings, usage } from './config.js';
+import { createLogger } from './log.js';
+import { startServer } from './server.js';
+
+async function main(argv: string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${usage()}\n`);
+    return;
+  }
+
+  const config = loadConfigOrExit(argv);
+  const logger = createLogger(config.logLevel);
+  const running = await startServer(config, { logger });
+
+  const stop = (signal: string): void => {
+    logger.info({ signal }, 'shutting down');
+    running.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+function loadConfigOrExit(argv: string[]): ReturnType<typeof parseConfig> {
+  try {
+    return parseConfig(readRawSettings(argv, process.env));
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`referrers-proxy: ${error.message}\n`);
+    process.exit(2);
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`referrers-proxy: failed to start: ${String(error)}\n`);
+  process.exit(1);
+});

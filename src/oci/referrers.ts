@@ -1,0 +1,119 @@
+// The referrers API answer (distribution-spec v1.1.1 "Listing Referrers"): an image index of
+// descriptors, optionally filtered by artifactType, split into pages when it would grow past a
+// size bound. Pure functions; the index store supplies the descriptors in a stable order.
+
+import type { Descriptor } from './manifest.js';
+import { OCI_INDEX } from './media-types.js';
+
+/** Header the spec requires when a filter was applied; its value lists the filters. */
+export const FILTERS_APPLIED_HEADER = 'OCI-Filters-Applied';
+
+/** A descriptor as stored: its JSON text (sent verbatim) and the fields queries look at. */
+export interface StoredDescriptor {
+  readonly digest: string;
+  readonly artifactType: string | undefined;
+  readonly json: string;
+}
+
+export function toStoredDescriptor(descriptor: Descriptor): StoredDescriptor {
+  return {
+    digest: descriptor.digest,
+    artifactType: descriptor.artifactType,
+    json: JSON.stringify(descriptor),
+  };
+}
+
+export function fromStoredJson(json: string): StoredDescriptor {
+  const descriptor = JSON.parse(json) as Descriptor;
+  return { digest: descriptor.digest, artifactType: descriptor.artifactType, json };
+}
+
+export interface ReferrersQuery {
+  /** artifactType values to keep; empty means no filter. */
+  readonly artifactTypes: readonly string[];
+  /** Continue after this referrer digest (our pagination cursor, from a Link we sent). */
+  readonly last: string | undefined;
+}
+
+/**
+ * Reads the query string by hand: URLSearchParams turns a raw `+` into a space, and media
+ * types such as `application/spdx+json` are often sent with `+` unescaped.
+ */
+export function parseReferrersQuery(search: string): ReferrersQuery {
+  const artifactTypes: string[] = [];
+  let last: string | undefined;
+  for (const pair of search.replace(/^\?/, '').split('&')) {
+    const eq = pair.indexOf('=');
+    const key = eq < 0 ? pair : pair.slice(0, eq);
+    const value = eq < 0 ? '' : decodeQueryValue(pair.slice(eq + 1));
+    if (key === 'artifactType' && value !== '') artifactTypes.push(value);
+    if (key === 'last' && value !== '') last = value;
+  }
+  return { artifactTypes: [...new Set(artifactTypes)], last };
+}
+
+function decodeQueryValue(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    // A broken escape cannot name a real artifactType; keep it literal so it matches nothing.
+    return raw;
+  }
+}
+
+export function matchesFilter(entry: StoredDescriptor, query: ReferrersQuery): boolean {
+  if (query.artifactTypes.length === 0) return true;
+  return entry.artifactType !== undefined && query.artifactTypes.includes(entry.artifactType);
+}
+
+const INDEX_HEAD = `{"schemaVersion":2,"mediaType":"${OCI_INDEX}","manifests":[`;
+const INDEX_TAIL = ']}';
+
+/** Bytes of an index holding no entries; each entry adds its JSON and a comma. */
+export const EMPTY_INDEX_BYTES = INDEX_HEAD.length + INDEX_TAIL.length;
+
+/** Serializes a page as the image index the spec asks for; `manifests` is always present. */
+export function renderIndex(entries: readonly StoredDescriptor[]): string {
+  return INDEX_HEAD + entries.map((entry) => entry.json).join(',') + INDEX_TAIL;
+}
+
+/**
+ * Accumulates entries into one page until the next would push the index past `boundBytes`.
+ * A page always takes its first entry, however large, so paging always advances.
+ */
+export class PageBuilder {
+  readonly entries: StoredDescriptor[] = [];
+  #bytes = EMPTY_INDEX_BYTES;
+  #full = false;
+
+  constructor(private readonly boundBytes: number) {}
+
+  get full(): boolean {
+    return this.#full;
+  }
+
+  /** Adds the entry if it fits; returns false (and marks the page full) when it does not. */
+  offer(entry: StoredDescriptor): boolean {
+    const added = Buffer.byteLength(entry.json) + (this.entries.length === 0 ? 0 : 1);
+    if (this.entries.length > 0 && this.#bytes + added > this.boundBytes) {
+      this.#full = true;
+      return false;
+    }
+
+    this.entries.push(entry);
+    this.#bytes += added;
+    return true;
+  }
+}
+
+/** `Link` header for the next page (RFC 8288 syntax, as distribution-spec §"Listing Referrers"). */
+export function nextPageLink(
+  repository: string,
+  subject: string,
+  query: ReferrersQuery,
+  lastDigest: string,
+): string {
+  const params = query.artifactTypes.map((type) => `artifactType=${encodeURIComponent(type)}`);
+  params.push(`last=${encodeURIComponent(lastDigest)}`);
+  return `</v2/${repository}/referrers/${subject}?${params.join('&')}>; rel="next"`;
+}

@@ -1,0 +1,114 @@
+// Wiring: Redis, the upstream client, the pass-through and the Koa app on one HTTP server.
+
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
+import { describeConfig, type Config } from './config.js';
+import { createApp } from './http/app.js';
+import { ReferrersIndex } from './index-store/referrers-index.js';
+import { createLogger, type Logger } from './log.js';
+import { UpstreamClient } from './upstream/client.js';
+import { PassThrough } from './upstream/passthrough.js';
+
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export interface RunningServer {
+  /** Base URL the server answers on, e.g. http://127.0.0.1:5000 */
+  readonly url: string;
+  readonly server: Server;
+  close(): Promise<void>;
+}
+
+export interface ServerOptions {
+  readonly logger?: Logger;
+}
+
+export async function startServer(
+  config: Config,
+  options: ServerOptions = {},
+): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const redis = await connectRedis(config.redisUrl, logger);
+  const upstream = new UpstreamClient(config.upstream);
+  const passThrough = new PassThrough(config.upstream);
+
+  const index = new ReferrersIndex(redis);
+  const app = createApp({ config, index, upstream, passThrough }, logger);
+  const server = createServer(
+    // No request timeout: a 10 GiB layer upload may take hours (Node's default cuts at 300 s).
+    { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 },
+    app.callback(),
+  );
+  await listen(server, config.listenHost, config.listenPort);
+
+  const url = serverUrl(server);
+  logger.info({ settings: describeConfig(config), url }, 'referrers-proxy started');
+  return { url, server, close: () => shutdown(server, redis, upstream, passThrough) };
+}
+
+async function connectRedis(url: string, logger: Logger): Promise<Redis> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    // Fail fast while Redis is away: pushes with a subject get a retryable 503 at once.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: 5000,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+  });
+  reportRedisState(redis, logger);
+
+  try {
+    await redis.connect();
+  } catch (error) {
+    logger.warn({ err: error }, 'redis not reachable at start; retrying in the background');
+  }
+  return redis;
+}
+
+/** Logs when Redis goes away and comes back, once each, not on every failed retry. */
+function reportRedisState(redis: Redis, logger: Logger): void {
+  let up = false;
+  redis.on('ready', () => {
+    up = true;
+    logger.info('redis connected');
+  });
+  redis.on('error', (error: Error) => {
+    if (!up) return;
+    up = false;
+    logger.warn({ err: error }, 'redis connection lost');
+  });
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function serverUrl(server: Server): string {
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}
+
+async function shutdown(
+  server: Server,
+  redis: Redis,
+  upstream: UpstreamClient,
+  passThrough: PassThrough,
+): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  // Transfers still running after the grace period are cut rather than holding the exit.
+  const cutoff = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+  await closed;
+  clearTimeout(cutoff);
+
+  passThrough.close();
+  await upstream.close();
+  redis.disconnect();
+}

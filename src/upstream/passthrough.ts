@@ -1,0 +1,80 @@
+// Streaming pass-through of every request the proxy does not intercept. Bodies are piped with
+// backpressure and never buffered; no timeout cuts a slow transfer (a 10 GiB layer may take
+// hours), and the client going away aborts the upstream request.
+
+import { Agent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import httpProxy from 'http-proxy';
+import { UpstreamUnavailableError } from '../errors.js';
+import { publicOrigin, rebaseResponseUrls } from '../http/headers.js';
+
+interface InFlight {
+  readonly clientOrigin: string;
+  readonly onUpstreamStatus: (status: number) => void;
+}
+
+export class PassThrough {
+  readonly #proxy: httpProxy;
+  readonly #agent: Agent;
+  readonly #inFlight = new WeakMap<IncomingMessage, InFlight>();
+
+  constructor(private readonly upstream: URL) {
+    const isHttps = upstream.protocol === 'https:';
+    this.#agent = isHttps
+      ? new HttpsAgent({ keepAlive: true, maxSockets: 256 })
+      : new Agent({ keepAlive: true, maxSockets: 256 });
+    this.#proxy = httpProxy.createProxyServer({
+      target: upstream.origin,
+      agent: this.#agent,
+      changeOrigin: true, // virtual-hosted registries route on Host
+      xfwd: true, // so the URLs the registry builds already name the proxy
+      proxyTimeout: 0,
+      timeout: 0,
+      ws: false,
+    });
+    this.#proxy.on('proxyRes', (proxyRes, req) => this.#onResponse(proxyRes, req));
+  }
+
+  #onResponse(proxyRes: IncomingMessage, req: IncomingMessage): void {
+    const flight = this.#inFlight.get(req);
+    if (flight === undefined) return;
+
+    flight.onUpstreamStatus(proxyRes.statusCode ?? 0);
+    rebaseResponseUrls(proxyRes.headers, this.upstream.origin, flight.clientOrigin);
+  }
+
+  /**
+   * Pipes one request to the upstream and its answer back. Settles when the exchange ends,
+   * with an error only when the upstream failed before any response byte was sent.
+   */
+  forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    onUpstreamStatus: (status: number) => void,
+  ): Promise<UpstreamUnavailableError | undefined> {
+    this.#inFlight.set(req, { clientOrigin: publicOrigin(req), onUpstreamStatus });
+
+    return new Promise((resolve) => {
+      const done = (error?: UpstreamUnavailableError): void => resolve(error);
+
+      res.once('close', () => done());
+      this.#proxy.web(req, res, {}, (cause) => {
+        if (res.headersSent) {
+          res.destroy(); // mid-body failure: the client must see a broken transfer, not a short one
+          return;
+        }
+        done(new UpstreamUnavailableError(req.method ?? 'GET', pathOf(req), { cause }));
+      });
+    });
+  }
+
+  close(): void {
+    this.#proxy.close();
+    this.#agent.destroy();
+  }
+}
+
+function pathOf(req: IncomingMessage): string {
+  return (req.url ?? '/').split('?', 1)[0] ?? '/';
+}
