@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, describeConfig, parseConfig, readRawSettings } from '../../src/config.js';
+
+function load(argv: string[], env: Record<string, string> = {}) {
+  return parseConfig(readRawSettings(argv, env));
+}
+
+function assertBadSetting(run: () => unknown, setting: RegExp): void {
+  assert.throws(run, (error: unknown) => {
+    assert.ok(error instanceof ConfigError);
+    assert.match(error.message, setting);
+    assert.doesNotMatch(error.message, /\n/);
+    return true;
+  });
+}
+
+describe('settings', () => {
+  it('has the contract defaults', () => {
+    const config = load(['--upstream', 'http://127.0.0.1:5001']);
+    assert.equal(config.upstream.origin, 'http://127.0.0.1:5001');
+    assert.equal(config.listenHost, '0.0.0.0');
+    assert.equal(config.listenPort, 5000);
+    assert.equal(config.redisUrl, 'redis://127.0.0.1:6379');
+    assert.equal(config.logLevel, 'info');
+    assert.equal(config.maxManifestBytes, 4 * 1024 * 1024);
+    assert.ok(Object.isFrozen(config));
+  });
+
+  it('reads environment variables, and flags win over them', () => {
+    const env = { UPSTREAM_URL: 'http://reg:5000/', LISTEN: '127.0.0.1:7000', LOG_LEVEL: 'debug' };
+    const config = load(['--listen=[::1]:8000'], env);
+    assert.equal(config.upstream.host, 'reg:5000');
+    assert.equal(config.listenHost, '::1');
+    assert.equal(config.listenPort, 8000);
+    assert.equal(config.logLevel, 'debug');
+  });
+
+  it('names the bad setting in one line', () => {
+    assertBadSetting(() => load([]), /--upstream\/UPSTREAM_URL.*required/);
+    assertBadSetting(() => load(['--upstream', 'ftp://x']), /--upstream\/UPSTREAM_URL/);
+    assertBadSetting(() => load(['--upstream', 'http://u:p@reg']), /must not contain credentials/);
+    assertBadSetting(() => load(['--upstream', 'http://reg/sub']), /no path/);
+    const up = ['--upstream', 'http://reg'];
+    assertBadSetting(() => load([...up, '--listen', '5000']), /--listen\/LISTEN/);
+    assertBadSetting(() => load([...up, '--listen', 'h:70000']), /--listen\/LISTEN.*range/);
+    assertBadSetting(() => load([...up, '--redis', 'http://x']), /--redis\/REDIS_URL/);
+    assertBadSetting(() => load([...up, '--log-level', 'loud']), /--log-level\/LOG_LEVEL/);
+    assertBadSetting(() => load([...up, '--max-manifest-bytes', '4MB']), /MAX_MANIFEST_BYTES/);
+    assertBadSetting(() => load([...up, '--nope', 'x']), /--nope.*unknown flag/);
+    assertBadSetting(() => load([...up, '--listen']), /--listen.*missing value/);
+  });
+
+  it('never shows a Redis password in the effective settings', () => {
+    const config = load(['--upstream', 'http://reg', '--redis', 'redis://:s3cret@r:6379/0']);
+    assert.doesNotMatch(JSON.stringify(describeConfig(config)), /s3cret/);
+  });
+});

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { rebaseLink, rebaseUrl, withoutHopByHop } from '../../src/http/headers.js';
+import { classifyRoute } from '../../src/http/routes.js';
+
+const UP = 'http://10.0.0.5:5001';
+const PUBLIC = 'https://registry.example.test';
+
+describe('URLs the upstream hands out lead back through the proxy', () => {
+  it('rebases absolute upload and blob locations on the upstream origin', () => {
+    assert.equal(rebaseUrl(`${UP}/v2/a/blobs/uploads/u1?_state=x`, UP, PUBLIC),
+      `${PUBLIC}/v2/a/blobs/uploads/u1?_state=x`);
+  });
+
+  it('leaves relative URLs, other hosts and look-alike origins alone', () => {
+    for (const url of ['/v2/a/blobs/uploads/u1', 'https://s3.example.test/blob',
+      `${UP}0/v2/`]) {
+      assert.equal(rebaseUrl(url, UP, PUBLIC), url);
+    }
+  });
+
+  it('rebases every URI in a Link header', () => {
+    assert.equal(rebaseLink(`<${UP}/v2/_catalog?last=b&n=2>; rel="next"`, UP, PUBLIC),
+      `<${PUBLIC}/v2/_catalog?last=b&n=2>; rel="next"`);
+  });
+});
+
+describe('withoutHopByHop', () => {
+  it('drops connection-specific headers, including those Connection names', () => {
+    const kept = withoutHopByHop({
+      connection: 'keep-alive, x-private', 'x-private': '1', 'transfer-encoding': 'chunked',
+      host: 'h', 'content-length': '5', authorization: 'Bearer t', accept: 'a/b',
+    });
+    assert.deepEqual(kept, { authorization: 'Bearer t', accept: 'a/b' });
+  });
+});
+
+describe('classifyRoute', () => {
+  it('intercepts manifest PUT/DELETE and the referrers API only', () => {
+    const digest = `sha256:${'a'.repeat(64)}`;
+    assert.deepEqual(classifyRoute('PUT', '/v2/org/app/manifests/v1'),
+      { kind: 'manifest-put', repository: 'org/app', reference: 'v1', intercepted: true });
+    assert.equal(classifyRoute('DELETE', `/v2/a/manifests/${digest}`).kind, 'manifest-delete');
+    assert.deepEqual(classifyRoute('GET', `/v2/a/b/referrers/${digest}`),
+      { kind: 'referrers', repository: 'a/b', reference: digest, intercepted: true });
+    assert.equal(classifyRoute('GET', '/v2/a/manifests/v1').intercepted, false);
+  });
+
+  it('names pass-through routes for the log line', () => {
+    assert.equal(classifyRoute('GET', '/v2/').kind, 'base');
+    assert.equal(classifyRoute('GET', '/v2/_catalog').kind, 'catalog');
+    assert.equal(classifyRoute('POST', '/v2/a/blobs/uploads/').kind, 'upload');
+    assert.equal(classifyRoute('PATCH', '/v2/a/blobs/uploads/uuid').kind, 'upload');
+    assert.equal(classifyRoute('GET', '/v2/a/blobs/sha256:00').kind, 'blob');
+    assert.equal(classifyRoute('GET', '/v2/a/b/tags/list').kind, 'tags');
+    assert.equal(classifyRoute('GET', '/healthz').kind, 'healthz');
+  });
+});

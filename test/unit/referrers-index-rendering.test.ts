@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  EMPTY_INDEX_BYTES,
+  PageBuilder,
+  matchesFilter,
+  nextPageLink,
+  parseReferrersQuery,
+  renderIndex,
+  toStoredDescriptor,
+} from '../../src/oci/referrers.js';
+import { OCI_MANIFEST } from '../../src/oci/media-types.js';
+
+function entry(n: number, artifactType?: string) {
+  const digest = `sha256:${n.toString(16).padStart(64, '0')}`;
+  return toStoredDescriptor({ mediaType: OCI_MANIFEST, digest, size: 100 + n,
+    ...(artifactType === undefined ? {} : { artifactType }) });
+}
+
+describe('parseReferrersQuery', () => {
+  it('keeps a raw + in artifactType (URLSearchParams would turn it into a space)', () => {
+    assert.deepEqual(parseReferrersQuery('artifactType=application/spdx+json').artifactTypes,
+      ['application/spdx+json']);
+  });
+
+  it('decodes percent-escapes, %2B and %2F included', () => {
+    assert.deepEqual(parseReferrersQuery('?artifactType=application%2Fspdx%2Bjson').artifactTypes,
+      ['application/spdx+json']);
+  });
+
+  it('keeps a broken escape literal instead of failing the request', () => {
+    assert.deepEqual(parseReferrersQuery('artifactType=%E0%A4%A').artifactTypes, ['%E0%A4%A']);
+  });
+
+  it('reads the pagination cursor and ignores unknown keys and empty values', () => {
+    const query = parseReferrersQuery('n=5&artifactType=&last=sha256%3Aabc&x');
+    assert.deepEqual(query, { artifactTypes: [], last: 'sha256:abc' });
+  });
+});
+
+describe('filtering on the derived artifactType', () => {
+  it('matches everything without a filter and only equal types with one', () => {
+    const sbom = entry(1, 'application/spdx+json');
+    const untyped = entry(2);
+    const none = parseReferrersQuery('');
+    const spdx = parseReferrersQuery('artifactType=application/spdx+json');
+    assert.equal(matchesFilter(untyped, none), true);
+    assert.equal(matchesFilter(sbom, spdx), true);
+    assert.equal(matchesFilter(untyped, spdx), false);
+    assert.equal(matchesFilter(entry(3, 'application/spdx'), spdx), false);
+  });
+});
+
+describe('renderIndex', () => {
+  it('always has schemaVersion 2, the index mediaType and a manifests array', () => {
+    assert.deepEqual(JSON.parse(renderIndex([])), {
+      schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [],
+    });
+    assert.equal(renderIndex([]).length, EMPTY_INDEX_BYTES);
+  });
+
+  it('lists the stored descriptors verbatim', () => {
+    const entries = [entry(1, 'a/b'), entry(2)];
+    const index = JSON.parse(renderIndex(entries)) as { manifests: unknown[] };
+    assert.deepEqual(index.manifests, entries.map((e) => JSON.parse(e.json)));
+  });
+});
+
+describe('PageBuilder', () => {
+  it('stops before the entry that would pass the bound, and the page stays within it', () => {
+    const entries = Array.from({ length: 10 }, (_, i) => entry(i));
+    const bound = EMPTY_INDEX_BYTES + 3 * (entries[0]?.json.length ?? 0) + 2;
+    const page = new PageBuilder(bound);
+    const taken = entries.filter((e) => page.offer(e));
+
+    assert.equal(page.full, true);
+    assert.ok(taken.length >= 2 && taken.length <= 3, `took ${taken.length}`);
+    assert.ok(Buffer.byteLength(renderIndex(page.entries)) <= bound);
+  });
+
+  it('always takes the first entry so that paging advances even past a tiny bound', () => {
+    const page = new PageBuilder(10);
+    assert.equal(page.offer(entry(1)), true);
+    assert.equal(page.offer(entry(2)), false);
+    assert.equal(page.entries.length, 1);
+  });
+});
+
+describe('nextPageLink', () => {
+  it('carries the filter and the cursor, escaped, with rel="next"', () => {
+    const query = parseReferrersQuery('artifactType=application/spdx+json');
+    const link = nextPageLink('org/app', 'sha256:abc', query, 'sha256:def');
+    assert.equal(link, '</v2/org/app/referrers/sha256:abc?artifactType=application%2Fspdx%2Bjson'
+      + '&last=sha256%3Adef>; rel="next"');
+  });
+});
