@@ -9,8 +9,15 @@ import { ReferrersIndex } from './index-store/referrers-index.js';
 import { createLogger, type Logger } from './log.js';
 import { UpstreamClient } from './upstream/client.js';
 import { PassThrough } from './upstream/passthrough.js';
+import { PendingRecovery, type RecoveryOptions } from './recovery.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
+
+/**
+ * A journal entry older than the upstream client's headers timeout (120 s) belongs to a push
+ * that has finished or died; only then is it safe to settle from what the upstream holds.
+ */
+const RECOVERY: RecoveryOptions = { settleAfterMs: 180_000, intervalMs: 30_000 };
 
 export interface RunningServer {
   /** Base URL the server answers on, e.g. http://127.0.0.1:5000 */
@@ -21,6 +28,8 @@ export interface RunningServer {
 
 export interface ServerOptions {
   readonly logger?: Logger;
+  /** Timing of pending-push recovery; tests shorten it. */
+  readonly recovery?: RecoveryOptions;
 }
 
 export async function startServer(
@@ -33,6 +42,8 @@ export async function startServer(
   const passThrough = new PassThrough(config.upstream);
 
   const index = new ReferrersIndex(redis);
+  const recovery = new PendingRecovery(index, upstream, logger, options.recovery ?? RECOVERY);
+  recovery.start();
   const app = createApp({ config, index, upstream, passThrough }, logger);
   const server = createServer(
     // No request timeout: a 10 GiB layer upload may take hours (Node's default cuts at 300 s).
@@ -43,7 +54,11 @@ export async function startServer(
 
   const url = serverUrl(server);
   logger.info({ settings: describeConfig(config), url }, 'referrers-proxy started');
-  return { url, server, close: () => shutdown(server, redis, upstream, passThrough) };
+  const close = async (): Promise<void> => {
+    await recovery.stop();
+    await shutdown(server, redis, upstream, passThrough);
+  };
+  return { url, server, close };
 }
 
 async function connectRedis(url: string, logger: Logger): Promise<Redis> {

@@ -40,14 +40,38 @@ export async function putManifest(ctx: ProxyContext, deps: Dependencies): Promis
     ? undefined
     : readReferrer(body, ctx.get('content-type'), digest);
 
+  if (referrer === undefined) {
+    const response = await forward(ctx, deps, body);
+    ctx.state.upstreamStatus = response.status;
+    return relay(ctx, response, deps.upstream.origin.origin);
+  }
+
+  // If the exchange breaks, the upstream may or may not have stored the manifest: the journal
+  // entry stays, and recovery asks the upstream later.
+  await deps.index.beginAdd(target.repository, referrer);
   const response = await forward(ctx, deps, body);
   ctx.state.upstreamStatus = response.status;
-  if (referrer !== undefined && accepted(response, referrer)) {
-    await deps.index.add(target.repository, referrer);
-    ctx.state.subject = referrer.subject;
-    ctx.set(SUBJECT_HEADER, referrer.subject);
-  }
+  await settle(ctx, deps, target.repository, referrer, response);
   relay(ctx, response, deps.upstream.origin.origin);
+}
+
+/** Indexes an accepted referrer (then, and only then, OCI-Subject), or clears the journal. */
+async function settle(
+  ctx: ProxyContext,
+  deps: Dependencies,
+  repository: string,
+  referrer: Referrer,
+  response: UpstreamResponse,
+): Promise<void> {
+  if (!accepted(response, referrer)) {
+    // The refusal is relayed even if Redis just went away; recovery then drops the entry.
+    await deps.index.abandon(repository, referrer.descriptor.digest).catch(() => undefined);
+    return;
+  }
+
+  await deps.index.add(repository, referrer);
+  ctx.state.subject = referrer.subject;
+  ctx.set(SUBJECT_HEADER, referrer.subject);
 }
 
 /**

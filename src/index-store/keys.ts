@@ -19,3 +19,16 @@ export function descriptorsKey(repository: string): string {
 export function subjectsKey(repository: string): string {
   return `${PREFIX}:{${repository}}:subjects`;
 }
+
+/**
+ * Hash: referrer digest → pending record, written before a push with a subject is forwarded
+ * and cleared once the outcome is known. What a crash leaves here is settled by recovery.
+ */
+export function pendingKey(repository: string): string {
+  return `${PREFIX}:{${repository}}:pending`;
+}
+
+/** Set of repositories that may have pending records (a global key, outside any hash tag). */
+export function pendingRepositoriesKey(): string {
+  return `${PREFIX}:pending-repositories`;
+}

@@ -13,7 +13,13 @@ import {
   type ReferrersQuery,
   type StoredDescriptor,
 } from '../oci/referrers.js';
-import { descriptorsKey, referrersKey, subjectsKey } from './keys.js';
+import {
+  descriptorsKey,
+  pendingKey,
+  pendingRepositoriesKey,
+  referrersKey,
+  subjectsKey,
+} from './keys.js';
 
 /** How many referrer digests one round trip reads while filling a page. */
 const SCAN_BATCH = 500;
@@ -24,10 +30,33 @@ export interface ReferrersPage {
   readonly continueAfter: string | undefined;
 }
 
+/** A push with a subject whose outcome upstream was not yet known when it was recorded. */
+export interface PendingReferrer {
+  readonly repository: string;
+  readonly referrer: Referrer;
+  /** Milliseconds since the epoch when the push was recorded. */
+  readonly since: number;
+}
+
 export class ReferrersIndex {
   constructor(private readonly redis: Redis) {}
 
-  /** Records a referrer; idempotent, so a push by digest and then by tag lists it once. */
+  /**
+   * Records that a referrer is about to be pushed upstream. Called before forwarding, so a
+   * push is refused while Redis is unreachable and a crash after forwarding leaves a trace.
+   * The hash is written before the repository is listed: see forgetRepositoryIfSettled.
+   */
+  async beginAdd(repository: string, referrer: Referrer, now = Date.now()): Promise<void> {
+    const record = JSON.stringify({ subject: referrer.subject, descriptor: referrer.descriptor,
+      since: now });
+
+    await this.#run('index journal', async () => {
+      await this.redis.hset(pendingKey(repository), referrer.descriptor.digest, record);
+      await this.redis.sadd(pendingRepositoriesKey(), repository);
+    });
+  }
+
+  /** Records a referrer the upstream accepted; idempotent, so re-pushes are listed once. */
   async add(repository: string, referrer: Referrer): Promise<void> {
     const { subject, descriptor } = referrer;
     const stored = toStoredDescriptor(descriptor);
@@ -37,8 +66,39 @@ export class ReferrersIndex {
         .multi()
         .zadd(referrersKey(repository, subject), 0, descriptor.digest)
         .hset(descriptorsKey(repository), descriptor.digest, stored.json)
-        .hset(subjectsKey(repository), descriptor.digest, subject)),
+        .hset(subjectsKey(repository), descriptor.digest, subject)
+        .hdel(pendingKey(repository), descriptor.digest)),
     );
+  }
+
+  /** The upstream refused the push: nothing is indexed and the journal entry goes. */
+  async abandon(repository: string, digest: string): Promise<void> {
+    await this.#run('index journal', () => this.redis.hdel(pendingKey(repository), digest));
+  }
+
+  async pendingRepositories(): Promise<string[]> {
+    return this.#run('index journal', () => this.redis.smembers(pendingRepositoriesKey()));
+  }
+
+  async pending(repository: string): Promise<PendingReferrer[]> {
+    const records = await this.#run('index journal', () =>
+      this.redis.hgetall(pendingKey(repository)),
+    );
+    return Object.values(records).map((record) => parsePending(repository, record));
+  }
+
+  /**
+   * Drops a repository from the pending set once its journal is empty. Un-listing first and
+   * re-listing when entries remain cannot lose a concurrent beginAdd, which writes its entry
+   * before listing the repository.
+   */
+  async forgetRepositoryIfSettled(repository: string): Promise<void> {
+    await this.#run('index journal', async () => {
+      await this.redis.srem(pendingRepositoriesKey(), repository);
+      if (await this.redis.hlen(pendingKey(repository)) > 0) {
+        await this.redis.sadd(pendingRepositoriesKey(), repository);
+      }
+    });
   }
 
   /** Forgets a referrer; returns the subject it was listed under, if it was indexed. */
@@ -124,4 +184,13 @@ async function execAll(transaction: ChainableCommander): Promise<void> {
 
   const failed = results.find(([error]) => error !== null);
   if (failed !== undefined) throw failed[0];
+}
+
+function parsePending(repository: string, record: string): PendingReferrer {
+  const { subject, descriptor, since } = JSON.parse(record) as {
+    subject: string;
+    descriptor: Referrer['descriptor'];
+    since: number;
+  };
+  return { repository, referrer: { subject, descriptor }, since };
 }
