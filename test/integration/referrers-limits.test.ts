@@ -1,0 +1,223 @@
+// Bounds and failures around the referrers index: pagination, the manifest size cap, broken
+// subjects, Redis going away, and a push left half done (design.md invariants 1, 2 and 9).
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { connect } from 'node:net';
+import { Redis } from 'ioredis';
+import {
+  artifactManifest,
+  descriptorOf,
+  imageManifest,
+  jsonBlob,
+  randomImage,
+  type Descriptor,
+  type OciImage,
+} from '../support/oci-layout.js';
+import {
+  getManifest, getReferrers, pushBlob, pushImage, pushManifest,
+} from '../support/registry-client.js';
+import { startProxyEnv, type ProxyEnv } from '../support/proxy-env.js';
+import { pendingKey, pendingRepositoriesKey } from '../../src/index-store/keys.js';
+
+const SBOM = 'application/spdx+json';
+const PAGE_BYTES = 2048;
+
+let env: ProxyEnv;
+before(async () => {
+  env = await startProxyEnv({
+    flags: ['--referrers-page-bytes', String(PAGE_BYTES), '--max-manifest-bytes', '65536'],
+    server: { recovery: { settleAfterMs: 0, intervalMs: 3_600_000 } },
+  });
+});
+after(async () => {
+  await env.stop();
+});
+
+async function pushSubject(repo: string): Promise<Descriptor> {
+  const image = randomImage();
+  await pushImage(env.url, repo, 'v1', image);
+  return descriptorOf(image.manifest);
+}
+
+async function pushReferrer(repo: string, artifact: OciImage): Promise<Response> {
+  for (const blob of artifact.blobs) await pushBlob(env.url, repo, blob);
+  return pushManifest(env.url, repo, artifact.manifest.digest, artifact.manifest);
+}
+
+/** Follows Link rel="next" from the first page to the last; returns every page's digests. */
+async function readAllPages(firstUrl: string): Promise<{ pages: string[][]; bytes: number[] }> {
+  const pages: string[][] = [];
+  const bytes: number[] = [];
+  let url: string | undefined = firstUrl;
+  while (url !== undefined && pages.length < 100) {
+    const response: Response = await fetch(url);
+    const text = await response.text();
+    assert.equal(response.status, 200);
+    pages.push((JSON.parse(text) as { manifests: Descriptor[] }).manifests.map((m) => m.digest));
+    bytes.push(Buffer.byteLength(text));
+
+    const next = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get('link') ?? '')?.[1];
+    url = next === undefined ? undefined : new URL(next, env.url).toString();
+  }
+  return { pages, bytes };
+}
+
+describe('pagination past the page size bound', () => {
+  it('splits into pages within the bound that together list every referrer once', async () => {
+    const subject = await pushSubject('page/many');
+    const pushed: string[] = [];
+    for (let i = 0; i < 25; i++) {
+      const artifact = artifactManifest({ subject, artifactType: i % 2 === 0 ? SBOM : 'a/sig',
+        annotations: { n: String(i) } });
+      assert.equal((await pushReferrer('page/many', artifact)).status, 201);
+      pushed.push(artifact.manifest.digest);
+    }
+
+    const { pages, bytes } = await readAllPages(`${env.url}/v2/page/many/referrers/${subject.digest}`);
+    assert.ok(pages.length > 1, 'expected more than one page');
+    assert.ok(bytes.every((size) => size <= PAGE_BYTES), `page sizes ${bytes.join(',')}`);
+    assert.deepEqual(pages.flat().sort(), pushed.sort());
+    assert.equal(new Set(pages.flat()).size, pushed.length);
+  });
+
+  it('keeps the filter on every page', async () => {
+    const subject = await pushSubject('page/filtered');
+    const sboms: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const artifact = artifactManifest({ subject, artifactType: i % 4 === 0 ? 'a/sig' : SBOM });
+      await pushReferrer('page/filtered', artifact);
+      if (i % 4 !== 0) sboms.push(artifact.manifest.digest);
+    }
+
+    const first = `${env.url}/v2/page/filtered/referrers/${subject.digest}?artifactType=${SBOM}`;
+    const { pages } = await readAllPages(first);
+    assert.ok(pages.length > 1);
+    assert.deepEqual(pages.flat().sort(), sboms.sort());
+  });
+});
+
+describe('manifest size cap', () => {
+  it('refuses an oversized manifest with 413 and an OCI error body, forwarding nothing', async () => {
+    const subject = await pushSubject('cap/big');
+    const padding = { pad: 'x'.repeat(70_000) };
+    const big = artifactManifest({ subject, artifactType: SBOM, annotations: padding });
+
+    const pushed = await pushReferrer('cap/big', big);
+    assert.equal(pushed.status, 413);
+    const body = await pushed.json() as { errors: { code: string }[] };
+    assert.equal(body.errors[0]?.code, 'SIZE_INVALID');
+    assert.equal((await getManifest(env.registry.url, 'cap/big', big.manifest.digest)).status, 404);
+  });
+
+  it('keeps serving on the next request after refusing', async () => {
+    const listing = await getReferrers(env.url, 'cap/big', `sha256:${'1'.repeat(64)}`);
+    assert.equal(listing.status, 200);
+  });
+});
+
+describe('manifests with a broken subject', () => {
+  it('are refused with 400 MANIFEST_INVALID and never reach the registry', async () => {
+    const config = jsonBlob('application/vnd.oci.empty.v1+json', {});
+    const layer = jsonBlob('application/octet-stream', { a: 1 });
+    await pushBlob(env.url, 'bad/subject', config);
+    await pushBlob(env.url, 'bad/subject', layer);
+    const broken = imageManifest({ config, layers: [layer], artifactType: SBOM,
+      subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: 'sha256:zz',
+        size: 1 } });
+
+    const pushed = await pushManifest(env.url, 'bad/subject', broken.digest, broken);
+    assert.equal(pushed.status, 400);
+    const body = await pushed.json() as { errors: { code: string }[] };
+    assert.equal(body.errors[0]?.code, 'MANIFEST_INVALID');
+    assert.equal((await getManifest(env.registry.url, 'bad/subject', broken.digest)).status, 404);
+  });
+});
+
+describe('while Redis is unreachable', () => {
+  it('refuses pushes with a subject with 503 and Retry-After, and passes others', async () => {
+    const subject = await pushSubject('down/app');
+    const sbom = artifactManifest({ subject, artifactType: SBOM });
+    for (const blob of sbom.blobs) await pushBlob(env.url, 'down/app', blob);
+
+    env.redis.kill('SIGKILL');
+    await waitUntilRefused(env.redis.port);
+    try {
+      const refused = await pushManifest(env.url, 'down/app', sbom.manifest.digest, sbom.manifest);
+      assert.equal(refused.status, 503);
+      assert.ok(Number(refused.headers.get('retry-after')) > 0);
+      assert.match(await refused.text(), /"code":"UNAVAILABLE"/);
+      const stored = await getManifest(env.registry.url, 'down/app', sbom.manifest.digest);
+      assert.equal(stored.status, 404, 'a refused push must not reach the registry');
+
+      const plain = randomImage();
+      assert.equal((await pushImage(env.url, 'down/app', 'plain', plain)).status, 201);
+      assert.equal((await fetch(`${env.url}/readyz`)).status, 503);
+    } finally {
+      await env.redis.restart();
+    }
+    await waitForReady();
+  });
+});
+
+describe('a push left half done', () => {
+  it('is settled from what the registry holds: indexed if stored, dropped if not', async () => {
+    const subject = await pushSubject('crash/app');
+    const stored = artifactManifest({ subject, artifactType: SBOM });
+    const lost = artifactManifest({ subject, artifactType: 'a/sig' });
+    // The registry got this one straight, as if the proxy died right after forwarding it.
+    await pushImage(env.registry.url, 'crash/app', 'sbom', stored);
+
+    const redis = new Redis(env.redis.url);
+    try {
+      for (const artifact of [stored, lost]) {
+        const record = JSON.stringify({ subject: subject.digest, since: 0,
+          descriptor: descriptorOf(artifact.manifest, { artifactType: artifact.manifest.json
+            .artifactType }) });
+        await redis.hset(pendingKey('crash/app'), artifact.manifest.digest, record);
+      }
+      await redis.sadd(pendingRepositoriesKey(), 'crash/app');
+
+      const listing = await getReferrers(env.url, 'crash/app', subject.digest);
+      assert.deepEqual(listing.body?.manifests, [], 'nothing is listed before recovery');
+      await env.restartProxy();
+      await waitForListing('crash/app', subject.digest, [stored.manifest.digest]);
+      assert.equal(await redis.hlen(pendingKey('crash/app')), 0, 'the journal is settled');
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
+
+async function waitForListing(repo: string, subject: string, expected: string[]): Promise<void> {
+  let seen: string[] = [];
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const listing = await getReferrers(env.url, repo, subject);
+    seen = (listing.body?.manifests ?? []).map((m) => m.digest).sort();
+    if (JSON.stringify(seen) === JSON.stringify([...expected].sort())) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.deepEqual(seen, expected);
+}
+
+async function waitUntilRefused(port: number): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => resolve(false)).once('error', () => resolve(true));
+      socket.unref();
+    });
+    if (refused) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`port ${port} still accepts connections`);
+}
+
+/** The proxy reconnects to Redis on its own; wait until /readyz says so. */
+async function waitForReady(): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if ((await fetch(`${env.url}/readyz`)).status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('proxy did not become ready again after Redis came back');
+}
