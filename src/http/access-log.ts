@@ -1,8 +1,10 @@
 // The one place that writes the request log line: one line per request, after the response has
 // been sent or the client went away, with fixed field names. Headers, query strings and bodies
-// are never logged: they may hold credentials or upload state.
+// are never logged: they may hold credentials or upload state. bytesIn and bytesOut count what
+// crossed the client connection for the request, headers included.
 
 import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
 import type { Middleware } from 'koa';
 import type { Logger } from '../log.js';
 import type { RequestState } from './state.js';
@@ -22,12 +24,18 @@ export interface RequestLogLine {
   readonly subject?: string;
 }
 
+/**
+ * Socket byte counters as the previous request on a kept-alive connection left them. By the
+ * time a request reaches the middleware its headers, and often a small body, are already read,
+ * so counting from the end of the previous exchange is what captures this request's bytes.
+ */
+const socketCounts = new WeakMap<Socket, { read: number; written: number }>();
+
 export function accessLog(logger: Logger): Middleware<RequestState> {
   return async (ctx, next) => {
     const started = process.hrtime.bigint();
     const socket = ctx.req.socket;
-    const readBefore = socket.bytesRead;
-    const writtenBefore = socket.bytesWritten;
+    const before = socketCounts.get(socket) ?? { read: 0, written: 0 };
     const reqId = requestId(ctx.get('x-request-id'));
 
     ctx.res.once('close', () => {
@@ -40,11 +48,12 @@ export function accessLog(logger: Logger): Middleware<RequestState> {
         status: ctx.res.statusCode,
         upstreamStatus: ctx.state.upstreamStatus,
         durationMs: Number(process.hrtime.bigint() - started) / 1e6,
-        bytesIn: socket.bytesRead - readBefore,
-        bytesOut: socket.bytesWritten - writtenBefore,
+        bytesIn: socket.bytesRead - before.read,
+        bytesOut: socket.bytesWritten - before.written,
         aborted: !ctx.res.writableFinished,
         ...(ctx.state.subject === undefined ? {} : { subject: ctx.state.subject }),
       };
+      socketCounts.set(socket, { read: socket.bytesRead, written: socket.bytesWritten });
       write(logger, line, ctx.state.error);
     });
     await next();

@@ -107,7 +107,8 @@ async function answersV2(port: number): Promise<boolean> {
       signal: AbortSignal.timeout(1000),
     });
     await response.body?.cancel();
-    return response.status === 200;
+    // 401: the registry is up and asks for credentials (auth configured through extraConfig).
+    return response.status === 200 || response.status === 401;
   } catch {
     return false;
   }

@@ -1,0 +1,146 @@
+// Blobs stream through the proxy: a 1 GiB blob goes up and comes back down with the proxy's
+// resident memory flat, and a transfer that stalls for seconds at a time is not cut. The proxy
+// runs as its own process here so that its memory can be read from /proc.
+
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../support/ports.js';
+import { launch, waitUntilServing, type ManagedProcess } from '../support/process.js';
+import { startRedis, type RedisServer } from '../support/redis.js';
+import { startRegistry, type Registry } from '../support/registry.js';
+
+const MiB = 1024 * 1024;
+const BIG_BLOB_BYTES = 1024 * MiB;
+/** Allowed growth of the proxy's resident set while a 1 GiB blob passes through. */
+const MEMORY_GROWTH_LIMIT = 64 * MiB;
+
+let redis: RedisServer;
+let registry: Registry;
+let proxy: ManagedProcess;
+let proxyUrl: string;
+
+before(async () => {
+  redis = await startRedis();
+  registry = await startRegistry();
+  const port = await freePort();
+  proxy = launch('referrers-proxy', process.execPath, ['--import', 'tsx', 'src/main.ts',
+    '--upstream', registry.url, '--redis', redis.url, '--listen', `127.0.0.1:${port}`,
+    '--log-level', 'warn']);
+  await waitUntilServing(proxy, port, async () => {
+    const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+    return response?.status === 200;
+  });
+  proxyUrl = `http://127.0.0.1:${port}`;
+});
+after(async () => {
+  await proxy.stop(3000);
+  await Promise.all([registry.stop(), redis.stop()]);
+});
+
+/** Samples a process's resident set size (VmRSS) until stopped; reports the peak. */
+function watchMemory(pid: number): { stop(): Promise<number> } {
+  let peak = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      peak = Math.max(peak, await residentBytes(pid));
+      await sleep(50);
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return peak;
+    },
+  };
+}
+
+async function residentBytes(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+}
+
+/** A body of `total` bytes made of one random MiB repeated, hashed as it is produced. */
+function generatedBody(total: number, pauses: { everyBytes: number; ms: number } | undefined) {
+  const chunk = randomBytes(MiB);
+  const hash = createHash('sha256');
+  async function* produce(): AsyncGenerator<Uint8Array> {
+    for (let sent = 0; sent < total; sent += chunk.length) {
+      const part = chunk.subarray(0, Math.min(chunk.length, total - sent));
+      hash.update(part);
+      yield part;
+      if (pauses !== undefined && (sent + part.length) % pauses.everyBytes === 0) {
+        await sleep(pauses.ms);
+      }
+    }
+  }
+  return { stream: produce(), digest: () => `sha256:${hash.digest('hex')}` };
+}
+
+async function uploadBlob(repo: string, total: number, pause?: { everyBytes: number; ms: number }) {
+  const opened = await fetch(`${proxyUrl}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
+  await opened.body?.cancel();
+  assert.equal(opened.status, 202);
+
+  const body = generatedBody(total, pause);
+  const session = new URL(opened.headers.get('location') ?? '', proxyUrl);
+  const patched = await fetch(session, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/octet-stream' },
+    body: Readable.toWeb(Readable.from(body.stream)) as ReadableStream<Uint8Array>,
+    duplex: 'half',
+  } as RequestInit);
+  await patched.body?.cancel();
+  assert.equal(patched.status, 202);
+
+  const digest = body.digest();
+  const done = new URL(patched.headers.get('location') ?? '', proxyUrl);
+  done.searchParams.set('digest', digest);
+  const closed = await fetch(done, { method: 'PUT' });
+  await closed.body?.cancel();
+  assert.equal(closed.status, 201);
+  return digest;
+}
+
+/** Downloads through the proxy, hashing as it reads, optionally stalling between reads. */
+async function downloadDigest(repo: string, digest: string, stallMs = 0): Promise<string> {
+  const response = await fetch(`${proxyUrl}/v2/${repo}/blobs/${digest}`);
+  assert.equal(response.status, 200);
+  const hash = createHash('sha256');
+  let reads = 0;
+  for await (const part of response.body ?? []) {
+    hash.update(part);
+    if (stallMs > 0 && ++reads % 64 === 0) await sleep(stallMs);
+  }
+  return `sha256:${hash.digest('hex')}`;
+}
+
+describe('streaming a 1 GiB blob', () => {
+  it('goes up and comes back intact while the proxy memory stays flat', async () => {
+    const pid = proxy.pid;
+    assert.ok(pid !== undefined);
+    const baseline = await residentBytes(pid);
+
+    const memory = watchMemory(pid);
+    const digest = await uploadBlob('stream/big', BIG_BLOB_BYTES);
+    assert.equal(await downloadDigest('stream/big', digest), digest);
+    const peak = await memory.stop();
+
+    const growth = peak - baseline;
+    assert.ok(growth < MEMORY_GROWTH_LIMIT,
+      `proxy RSS grew by ${(growth / MiB).toFixed(1)} MiB (baseline ${(baseline / MiB).toFixed(1)})`);
+  });
+});
+
+describe('a slow transfer', () => {
+  it('is not cut while the client stalls for seconds in both directions', async () => {
+    const stall = { everyBytes: 4 * MiB, ms: 2500 };
+    const digest = await uploadBlob('stream/slow', 12 * MiB, stall);
+    assert.equal(await downloadDigest('stream/slow', digest, 2500), digest);
+  });
+});
