@@ -12,6 +12,7 @@ import {
   parseReferrersQuery,
   renderIndex,
 } from '../oci/referrers.js';
+import { mayPull } from './authorize.js';
 import type { Dependencies, ProxyContext } from './state.js';
 
 export async function listReferrers(ctx: ProxyContext, deps: Dependencies): Promise<void> {
@@ -19,6 +20,8 @@ export async function listReferrers(ctx: ProxyContext, deps: Dependencies): Prom
   const subject = ctx.state.route.reference ?? '';
   if (!isRepositoryName(repository)) throw new NameInvalidError(repository);
   if (!isDigest(subject)) throw new DigestInvalidError(subject);
+
+  if (!(await mayPull(ctx, deps, repository, subject))) return;
 
   const query = parseReferrersQuery(ctx.querystring);
   const bound = deps.config.referrersPageBytes;

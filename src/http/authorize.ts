@@ -1,0 +1,55 @@
+// Answers the proxy builds itself (the referrers API) must not reveal anything the registry
+// would refuse to show the caller (design.md invariant 8). The registry decides: the proxy asks
+// it about the subject manifest with the caller's own credentials, and relays a refusal with
+// the registry's challenge so standard clients run their usual token flow and retry.
+
+import { UpstreamUnavailableError } from '../errors.js';
+import { OCI_INDEX, OCI_MANIFEST } from '../oci/media-types.js';
+import { ociErrorBody } from './errors.js';
+import { forwardedHeaders, withoutHopByHop } from './headers.js';
+import type { Dependencies, ProxyContext } from './state.js';
+
+const REFUSAL_CODES: Readonly<Record<number, string>> = {
+  401: 'UNAUTHORIZED',
+  403: 'DENIED',
+  429: 'TOOMANYREQUESTS',
+};
+
+/** Headers of the registry's refusal that the client needs to act on it. */
+const RELAYED_HEADERS = ['www-authenticate', 'retry-after'];
+
+/**
+ * True when the caller may pull from the repository. Otherwise the refusal has been written
+ * to ctx and the caller must return. 404 counts as allowed: the registry let the caller look
+ * and found nothing, and the referrers API answers an empty list then.
+ */
+export async function mayPull(
+  ctx: ProxyContext,
+  deps: Dependencies,
+  repository: string,
+  digest: string,
+): Promise<boolean> {
+  const headers = {
+    ...withoutHopByHop(ctx.req.headers),
+    ...forwardedHeaders(ctx.req),
+    accept: `${OCI_MANIFEST}, ${OCI_INDEX}`,
+  };
+  const response = await deps.upstream.send('HEAD', `/v2/${repository}/manifests/${digest}`,
+    headers);
+  ctx.state.upstreamStatus = response.status;
+
+  if (response.status < 300 || response.status === 404) return true;
+
+  // Anything but a clear yes is a no: an unexpected answer must not open the index.
+  const code = REFUSAL_CODES[response.status];
+  if (code === undefined) throw new UpstreamUnavailableError('HEAD', `/v2/${repository}/manifests`);
+
+  ctx.status = response.status;
+  for (const name of RELAYED_HEADERS) {
+    const value = response.headers[name];
+    if (value !== undefined) ctx.set(name, value);
+  }
+  ctx.set('Content-Type', 'application/json');
+  ctx.body = ociErrorBody(code, 'the registry refused access to this repository', null);
+  return false;
+}
