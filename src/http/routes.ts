@@ -27,7 +27,8 @@ export function classifyRoute(method: string, path: string): Route {
 
   const referrers = REFERRERS.exec(path);
   if (referrers !== null) {
-    return { kind: 'referrers', repository: referrers[1], reference: referrers[2], intercepted: true };
+    const [, repository, reference] = referrers;
+    return { kind: 'referrers', repository, reference, intercepted: true };
   }
 
   const manifest = MANIFEST.exec(path);

@@ -136,7 +136,9 @@ export class ReferrersIndex {
         }
       }
 
-      if (batch.lastDigest === undefined) return { entries: builder.entries, continueAfter: undefined };
+      if (batch.lastDigest === undefined) {
+        return { entries: builder.entries, continueAfter: undefined };
+      }
       cursor = `(${batch.lastDigest}`;
     }
   }
@@ -147,7 +149,8 @@ export class ReferrersIndex {
     cursor: string,
   ): Promise<{ entries: StoredDescriptor[]; lastDigest: string | undefined }> {
     const digests = await this.#run('index read', () =>
-      this.redis.zrangebylex(referrersKey(repository, subject), cursor, '+', 'LIMIT', 0, SCAN_BATCH),
+      this.redis.zrangebylex(referrersKey(repository, subject), cursor, '+',
+        'LIMIT', 0, SCAN_BATCH),
     );
     if (digests.length === 0) return { entries: [], lastDigest: undefined };
 

@@ -40,6 +40,9 @@ export function canCompute(algorithm: string): algorithm is 'sha256' | 'sha512' 
   return algorithm === 'sha256' || algorithm === 'sha512';
 }
 
-export function computeDigest(bytes: Uint8Array, algorithm: 'sha256' | 'sha512' = 'sha256'): string {
+export function computeDigest(
+  bytes: Uint8Array,
+  algorithm: 'sha256' | 'sha512' = 'sha256',
+): string {
   return `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
 }

@@ -13,7 +13,8 @@ export function baseMediaType(contentType: string | undefined): string {
 }
 
 // RFC 6838 restricted-name grammar, as image-spec's schema/defs-descriptor.json writes it.
-const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
+const NAME = '[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}';
+const MEDIA_TYPE = new RegExp(`^${NAME}/${NAME}$`);
 
 export function isMediaType(value: string): boolean {
   return MEDIA_TYPE.test(value);

@@ -106,7 +106,7 @@ export class PageBuilder {
   }
 }
 
-/** `Link` header for the next page (RFC 8288 syntax, as distribution-spec §"Listing Referrers"). */
+/** `Link` for the next page: RFC 8288 syntax, as distribution-spec "Listing Referrers" asks. */
 export function nextPageLink(
   repository: string,
   subject: string,

@@ -33,7 +33,8 @@ export class UpstreamClient {
     try {
       const response = await this.#pool.request({ method, path, headers, body: body ?? null });
       const bytes = await readCapped(response.body, MAX_RESPONSE_BYTES);
-      return { status: response.statusCode, headers: flattenHeaders(response.headers), body: bytes };
+      const received = flattenHeaders(response.headers);
+      return { status: response.statusCode, headers: received, body: bytes };
     } catch (error) {
       throw new UpstreamUnavailableError(method, path, { cause: error });
     }
@@ -42,7 +43,9 @@ export class UpstreamClient {
   /** True while the upstream answers `GET /v2/` at all (401 still means it is up). */
   async ping(): Promise<boolean> {
     try {
-      const response = await this.#pool.request({ method: 'GET', path: '/v2/', headersTimeout: 5000 });
+      const response = await this.#pool.request({
+        method: 'GET', path: '/v2/', headersTimeout: 5000,
+      });
       await response.body.dump();
       return response.statusCode < 500;
     } catch {

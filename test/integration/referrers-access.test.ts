@@ -3,7 +3,9 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { artifactManifest, descriptorOf, randomImage, type OciImage } from '../support/oci-layout.js';
+import {
+  artifactManifest, descriptorOf, randomImage, type OciImage,
+} from '../support/oci-layout.js';
 import { makeTempDir, removeTempDir } from '../support/process.js';
 import { startProxyEnv, type ProxyEnv } from '../support/proxy-env.js';
 

@@ -175,7 +175,7 @@ describe('GET /v2/<name>/referrers/<digest>', () => {
     assert.deepEqual(digests(body.manifests), [sbom.manifest.digest]);
   });
 
-  it('answers 200 with an empty index for an unknown subject and an unknown repository', async () => {
+  it('answers 200 and an empty index for an unknown subject or repository', async () => {
     const unknown = `sha256:${'0'.repeat(64)}`;
     for (const repo of ['team/web', 'never/pushed']) {
       const listing = await getReferrers(env.url, repo, unknown);

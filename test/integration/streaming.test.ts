@@ -133,7 +133,8 @@ describe('streaming a 1 GiB blob', () => {
 
     const growth = peak - baseline;
     assert.ok(growth < MEMORY_GROWTH_LIMIT,
-      `proxy RSS grew by ${(growth / MiB).toFixed(1)} MiB (baseline ${(baseline / MiB).toFixed(1)})`);
+      `proxy RSS grew by ${(growth / MiB).toFixed(1)} MiB`
+      + ` (baseline ${(baseline / MiB).toFixed(1)} MiB)`);
   });
 });
 

@@ -53,7 +53,8 @@ describe('repository names and references (distribution-spec "Pulling manifests"
 
   it('tells tags from digests', () => {
     assert.deepEqual(parseReference('v1.0'), { kind: 'tag', tag: 'v1.0' });
-    assert.deepEqual(parseReference(`sha256:${HEX64}`), { kind: 'digest', digest: `sha256:${HEX64}` });
+    assert.deepEqual(parseReference(`sha256:${HEX64}`),
+      { kind: 'digest', digest: `sha256:${HEX64}` });
     assert.equal(parseReference('-bad'), undefined);
     assert.equal(parseReference('sha256:nothex'), undefined);
     assert.equal(isTag('a'.repeat(129)), false);

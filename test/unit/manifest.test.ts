@@ -10,17 +10,22 @@ const SUBJECT = {
   size: 123,
 };
 const DIGEST = `sha256:${'c'.repeat(64)}`;
-const EMPTY = { mediaType: 'application/vnd.oci.empty.v1+json', digest: `sha256:${'4'.repeat(64)}`, size: 2 };
+const EMPTY = {
+  mediaType: 'application/vnd.oci.empty.v1+json',
+  digest: `sha256:${'4'.repeat(64)}`,
+  size: 2,
+};
 
 function bytes(value: unknown): Buffer {
   return Buffer.from(JSON.stringify(value));
 }
 
 function manifest(extra: Record<string, unknown>): Buffer {
-  return bytes({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: EMPTY, layers: [EMPTY], ...extra });
+  const base = { schemaVersion: 2, mediaType: OCI_MANIFEST, config: EMPTY, layers: [EMPTY] };
+  return bytes({ ...base, ...extra });
 }
 
-describe('readReferrer: artifactType derivation (distribution-spec v1.1.1 Listing Referrers)', () => {
+describe('readReferrer: artifactType (distribution-spec v1.1.1 Listing Referrers)', () => {
   it('copies a manifest\'s own artifactType', () => {
     const body = manifest({ subject: SUBJECT, artifactType: 'application/spdx+json' });
     const referrer = readReferrer(body, OCI_MANIFEST, DIGEST);
@@ -56,7 +61,8 @@ describe('readReferrer: artifactType derivation (distribution-spec v1.1.1 Listin
 
   it('copies annotations exactly and adds none', () => {
     const annotations = { 'org.opencontainers.image.created': '2026-01-01T00:00:00Z', empty: '' };
-    const referrer = readReferrer(manifest({ subject: SUBJECT, annotations }), OCI_MANIFEST, DIGEST);
+    const body = manifest({ subject: SUBJECT, annotations });
+    const referrer = readReferrer(body, OCI_MANIFEST, DIGEST);
     assert.deepEqual(referrer?.descriptor.annotations, annotations);
   });
 });
