@@ -1,4 +1,4 @@
-// The process logger. Field names are fixed (docs/logging.md); nothing that may hold a
+// The process logger. Field names are fixed (README, "Logging"); nothing that may hold a
 // credential is ever logged, and the redaction below is a second line of defence for anyone
 // who later logs a request or its headers by mistake.
 
