@@ -1,24 +1,29 @@
-// Settles pushes that a crash (of the proxy, Redis or the upstream) left half done: a journal
-// entry says a referrer was about to be pushed, but neither "indexed" nor "refused" was
-// recorded. The upstream is the source of truth: if it holds the manifest, the referrer is
-// indexed; if it does not, the entry is dropped (design.md invariant 2).
+// Settles index changes that a crash (of the proxy, Redis or the upstream) left half done: the
+// journal says a referrer was about to be pushed or deleted, but the outcome was never
+// applied. The upstream is the source of truth (design.md invariant 2): a pushed referrer it
+// holds is indexed, one it lacks is dropped; a deleted referrer it no longer holds is removed.
 
-import type { ReferrersIndex, PendingReferrer } from './index-store/referrers-index.js';
+import type { ChangeJournal, PendingChange } from './index-store/journal.js';
+import { changedDigest } from './index-store/journal.js';
+import type { ReferrersIndex } from './index-store/referrers-index.js';
 import type { Logger } from './log.js';
 import { OCI_INDEX, OCI_MANIFEST } from './oci/media-types.js';
 import type { UpstreamClient } from './upstream/client.js';
 
 export interface RecoveryOptions {
-  /** Entries younger than this may belong to a push still in flight; they are left alone. */
+  /** Entries younger than this may belong to a request still in flight; they are left alone. */
   readonly settleAfterMs: number;
   readonly intervalMs: number;
 }
 
 export interface RecoveryReport {
   indexed: number;
-  dropped: number;
+  removed: number;
+  cleared: number;
   undecided: number;
 }
+
+type Outcome = keyof RecoveryReport;
 
 export class PendingRecovery {
   #timer: NodeJS.Timeout | undefined;
@@ -26,6 +31,7 @@ export class PendingRecovery {
 
   constructor(
     private readonly index: ReferrersIndex,
+    private readonly journal: ChangeJournal,
     private readonly upstream: UpstreamClient,
     private readonly logger: Logger,
     private readonly options: RecoveryOptions,
@@ -34,7 +40,7 @@ export class PendingRecovery {
   start(): void {
     const tick = (): void => {
       this.#running = this.runOnce().catch((error: unknown) => {
-        this.logger.warn({ err: error }, 'pending referrer recovery failed; will retry');
+        this.logger.warn({ err: error }, 'journal recovery failed; will retry');
       });
     };
     tick();
@@ -48,36 +54,42 @@ export class PendingRecovery {
   }
 
   async runOnce(now = Date.now()): Promise<RecoveryReport> {
-    const report: RecoveryReport = { indexed: 0, dropped: 0, undecided: 0 };
-    for (const repository of await this.index.pendingRepositories()) {
-      for (const entry of await this.index.pending(repository)) {
-        if (now - entry.since >= this.options.settleAfterMs) await this.#settle(entry, report);
+    const report: RecoveryReport = { indexed: 0, removed: 0, cleared: 0, undecided: 0 };
+    for (const repository of await this.journal.repositories()) {
+      for (const change of await this.journal.pending(repository)) {
+        if (now - change.since >= this.options.settleAfterMs) report[await this.#settle(change)]++;
       }
-      await this.index.forgetRepositoryIfSettled(repository);
+      await this.journal.forgetRepositoryIfSettled(repository);
     }
 
-    if (report.indexed + report.dropped + report.undecided > 0) {
-      this.logger.info({ recovery: report }, 'settled pending referrer pushes');
+    if (report.indexed + report.removed + report.cleared + report.undecided > 0) {
+      this.logger.info({ recovery: report }, 'settled journalled index changes');
     }
     return report;
   }
 
-  async #settle(entry: PendingReferrer, report: RecoveryReport): Promise<void> {
-    const { repository, referrer } = entry;
-    const path = `/v2/${repository}/manifests/${referrer.descriptor.digest}`;
-    const response = await this.upstream.send('HEAD', path, {
+  async #settle(change: PendingChange): Promise<Outcome> {
+    const stored = await this.#upstreamHolds(change.repository, changedDigest(change));
+    if (stored === undefined) return 'undecided';
+
+    if (change.op === 'add' && stored) {
+      await this.index.add(change.repository, change.referrer);
+      return 'indexed';
+    }
+    if (change.op === 'remove' && !stored) {
+      await this.index.remove(change.repository, change.digest);
+      return 'removed';
+    }
+    await this.journal.clear(change.repository, change.op, changedDigest(change));
+    return 'cleared';
+  }
+
+  /** true/false when the upstream says; undefined when it will not tell (401, 403, 5xx). */
+  async #upstreamHolds(repository: string, digest: string): Promise<boolean | undefined> {
+    const response = await this.upstream.send('HEAD', `/v2/${repository}/manifests/${digest}`, {
       accept: `${OCI_MANIFEST}, ${OCI_INDEX}`,
     });
-
-    if (response.status === 200) {
-      await this.index.add(repository, referrer);
-      report.indexed++;
-    } else if (response.status === 404) {
-      await this.index.abandon(repository, referrer.descriptor.digest);
-      report.dropped++;
-    } else {
-      // 401/403 (the registry wants credentials the proxy does not have) or a 5xx: keep it.
-      report.undecided++;
-    }
+    if (response.status === 200) return true;
+    return response.status === 404 ? false : undefined;
   }
 }

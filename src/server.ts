@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { describeConfig, type Config } from './config.js';
 import { createApp } from './http/app.js';
+import { ChangeJournal } from './index-store/journal.js';
 import { ReferrersIndex } from './index-store/referrers-index.js';
 import { createLogger, type Logger } from './log.js';
 import { UpstreamClient } from './upstream/client.js';
@@ -42,9 +43,11 @@ export async function startServer(
   const passThrough = new PassThrough(config.upstream);
 
   const index = new ReferrersIndex(redis);
-  const recovery = new PendingRecovery(index, upstream, logger, options.recovery ?? RECOVERY);
+  const journal = new ChangeJournal(redis);
+  const recovery = new PendingRecovery(index, journal, upstream, logger,
+    options.recovery ?? RECOVERY);
   recovery.start();
-  const app = createApp({ config, index, upstream, passThrough }, logger);
+  const app = createApp({ config, index, journal, upstream, passThrough }, logger);
   const server = createServer(
     // No request timeout: a 10 GiB layer upload may take hours (Node's default cuts at 300 s).
     { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 },

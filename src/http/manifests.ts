@@ -48,24 +48,26 @@ export async function putManifest(ctx: ProxyContext, deps: Dependencies): Promis
 
   // If the exchange breaks, the upstream may or may not have stored the manifest: the journal
   // entry stays, and recovery asks the upstream later.
-  await deps.index.beginAdd(target.repository, referrer);
+  const { repository } = target;
+  await deps.journal.record({ op: 'add', repository, referrer, since: Date.now() });
   const response = await forward(ctx, deps, body);
   ctx.state.upstreamStatus = response.status;
-  await settle(ctx, deps, target.repository, referrer, response);
+  await settlePush(ctx, deps, repository, referrer, response);
   relay(ctx, response, deps.upstream.origin.origin);
 }
 
 /** Indexes an accepted referrer (then, and only then, OCI-Subject), or clears the journal. */
-async function settle(
+async function settlePush(
   ctx: ProxyContext,
   deps: Dependencies,
   repository: string,
   referrer: Referrer,
   response: UpstreamResponse,
 ): Promise<void> {
+  const digest = referrer.descriptor.digest;
   if (!accepted(response, referrer)) {
     // The refusal is relayed even if Redis just went away; recovery then drops the entry.
-    await deps.index.abandon(repository, referrer.descriptor.digest).catch(() => undefined);
+    await deps.journal.clear(repository, 'add', digest).catch(() => undefined);
     return;
   }
 
@@ -99,15 +101,28 @@ function accepted(response: UpstreamResponse, referrer: Referrer): boolean {
 }
 
 export async function deleteManifest(ctx: ProxyContext, deps: Dependencies): Promise<void> {
-  const target = manifestTarget(ctx);
+  const { repository, reference } = manifestTarget(ctx);
+  const subject = reference.kind === 'digest'
+    ? await deps.index.subjectOf(repository, reference.digest)
+    : undefined;
+  if (reference.kind === 'tag' || subject === undefined) {
+    const response = await forward(ctx, deps);
+    ctx.state.upstreamStatus = response.status;
+    return relay(ctx, response, deps.upstream.origin.origin);
+  }
+
+  const { digest } = reference;
+  await deps.journal.record({ op: 'remove', repository, digest, since: Date.now() });
   const response = await forward(ctx, deps);
   ctx.state.upstreamStatus = response.status;
 
-  // 404 means the manifest is already gone upstream (a retry after a failed index update, or
-  // a delete that bypassed the proxy): the index must forget it all the same.
-  const gone = response.status === 202 || response.status === 404;
-  if (target.reference.kind === 'digest' && gone) {
-    ctx.state.subject = await deps.index.remove(target.repository, target.reference.digest);
+  // Only a 202 proves the manifest is gone: a registry may answer 404 to hide a repository
+  // from a caller, who must not be able to empty the index that way.
+  if (response.status === 202) {
+    await deps.index.remove(repository, digest);
+    ctx.state.subject = subject;
+  } else {
+    await deps.journal.clear(repository, 'remove', digest).catch(() => undefined);
   }
   relay(ctx, response, deps.upstream.origin.origin);
 }

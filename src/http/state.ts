@@ -1,5 +1,6 @@
 // What one request carries between middlewares: its route, and what the log line reports.
 
+import type { ChangeJournal } from '../index-store/journal.js';
 import type { ReferrersIndex } from '../index-store/referrers-index.js';
 import type { Config } from '../config.js';
 import type { UpstreamClient } from '../upstream/client.js';
@@ -18,6 +19,7 @@ export interface RequestState {
 export interface Dependencies {
   readonly config: Config;
   readonly index: ReferrersIndex;
+  readonly journal: ChangeJournal;
   readonly upstream: UpstreamClient;
   readonly passThrough: PassThrough;
 }

@@ -21,11 +21,16 @@ export function subjectsKey(repository: string): string {
 }
 
 /**
- * Hash: referrer digest → pending record, written before a push with a subject is forwarded
- * and cleared once the outcome is known. What a crash leaves here is settled by recovery.
+ * Hash: journal field → pending change, written before a push or delete is forwarded and
+ * cleared once the outcome is known. What a crash leaves here is settled by recovery.
  */
 export function pendingKey(repository: string): string {
   return `${PREFIX}:{${repository}}:pending`;
+}
+
+/** Field of one pending change in pendingKey: `add <digest>` or `remove <digest>`. */
+export function journalField(op: 'add' | 'remove', digest: string): string {
+  return `${op} ${digest}`;
 }
 
 /** Set of repositories that may have pending records (a global key, outside any hash tag). */

@@ -15,10 +15,12 @@ import {
   type OciImage,
 } from '../support/oci-layout.js';
 import {
-  getManifest, getReferrers, pushBlob, pushImage, pushManifest,
+  deleteManifest, getManifest, getReferrers, pushBlob, pushImage, pushManifest,
 } from '../support/registry-client.js';
 import { startProxyEnv, type ProxyEnv } from '../support/proxy-env.js';
-import { pendingKey, pendingRepositoriesKey } from '../../src/index-store/keys.js';
+import { ChangeJournal } from '../../src/index-store/journal.js';
+import { pendingKey } from '../../src/index-store/keys.js';
+import { readReferrer } from '../../src/oci/manifest.js';
 
 const SBOM = 'application/spdx+json';
 const PAGE_BYTES = 2048;
@@ -161,28 +163,39 @@ describe('while Redis is unreachable', () => {
   });
 });
 
-describe('a push left half done', () => {
-  it('is settled from what the registry holds: indexed if stored, dropped if not', async () => {
+describe('index changes left half done by a crash', () => {
+  it('are settled from what the registry holds', async () => {
     const subject = await pushSubject('crash/app');
     const stored = artifactManifest({ subject, artifactType: SBOM });
     const lost = artifactManifest({ subject, artifactType: 'a/sig' });
-    // The registry got this one straight, as if the proxy died right after forwarding it.
+    const deleted = artifactManifest({ subject, artifactType: 'a/att' });
+    const kept = artifactManifest({ subject, artifactType: 'a/vex' });
+    // As if the proxy died right after forwarding: the registry got `stored` but never `lost`,
+    // and deleted `deleted` but not `kept`.
     await pushImage(env.registry.url, 'crash/app', 'sbom', stored);
+    for (const artifact of [deleted, kept]) await pushReferrer('crash/app', artifact);
+    const deletion = await deleteManifest(env.registry.url, 'crash/app', deleted.manifest.digest);
+    assert.equal(deletion.status, 202);
 
     const redis = new Redis(env.redis.url);
     try {
+      const journal = new ChangeJournal(redis);
       for (const artifact of [stored, lost]) {
-        const record = JSON.stringify({ subject: subject.digest, since: 0,
-          descriptor: descriptorOf(artifact.manifest, { artifactType: artifact.manifest.json
-            .artifactType }) });
-        await redis.hset(pendingKey('crash/app'), artifact.manifest.digest, record);
+        const referrer = readReferrer(artifact.manifest.bytes, artifact.manifest.mediaType,
+          artifact.manifest.digest);
+        assert.ok(referrer !== undefined);
+        await journal.record({ op: 'add', repository: 'crash/app', referrer, since: 0 });
       }
-      await redis.sadd(pendingRepositoriesKey(), 'crash/app');
+      for (const artifact of [deleted, kept]) {
+        await journal.record({ op: 'remove', repository: 'crash/app',
+          digest: artifact.manifest.digest, since: 0 });
+      }
 
-      const listing = await getReferrers(env.url, 'crash/app', subject.digest);
-      assert.deepEqual(listing.body?.manifests, [], 'nothing is listed before recovery');
+      const before = [deleted, kept].map((a) => a.manifest.digest);
+      await waitForListing('crash/app', subject.digest, before);
       await env.restartProxy();
-      await waitForListing('crash/app', subject.digest, [stored.manifest.digest]);
+      const after = [stored, kept].map((a) => a.manifest.digest);
+      await waitForListing('crash/app', subject.digest, after);
       assert.equal(await redis.hlen(pendingKey('crash/app')), 0, 'the journal is settled');
     } finally {
       redis.disconnect();
