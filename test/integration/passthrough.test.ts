@@ -13,7 +13,9 @@ import {
 import { makeTempDir, removeTempDir } from '../support/process.js';
 import { pushBlob, pushImage } from '../support/registry-client.js';
 import { skopeoCopy } from '../support/skopeo.js';
-import { startProxyEnv, type ProxyEnv } from '../support/proxy-env.js';
+import {
+  startBasicAuthEnv, startProxyEnv, type BasicAuthEnv, type ProxyEnv,
+} from '../support/proxy-env.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const COMPARED_HEADERS = ['content-type', 'content-length', 'docker-content-digest', 'etag',
@@ -194,19 +196,13 @@ describe('writes arrive unchanged', () => {
 });
 
 describe('a registry that wants credentials', () => {
-  let authEnv: ProxyEnv;
-  let htpasswdDir: string;
+  let authEnv: BasicAuthEnv;
 
   before(async () => {
-    htpasswdDir = await makeTempDir('htpasswd');
-    // Registry 2.8 provisions a missing htpasswd file with a user "docker" and logs the password.
-    authEnv = await startProxyEnv({ registry: { extraConfig: [
-      'auth:', '  htpasswd:', '    realm: test-realm', `    path: ${htpasswdDir}/htpasswd`,
-    ].join('\n') } });
+    authEnv = await startBasicAuthEnv();
   });
   after(async () => {
     await authEnv.stop();
-    await removeTempDir(htpasswdDir);
   });
 
   it('relays 401 with the WWW-Authenticate challenge and the OCI body unchanged', async () => {
@@ -221,10 +217,7 @@ describe('a registry that wants credentials', () => {
   });
 
   it('lets a client with the right credentials through, and never logs them', async () => {
-    const password = /password=(\S+)/.exec(authEnv.registry.output())?.[1];
-    assert.ok(password !== undefined, 'registry did not log the provisioned password');
-    const authorization = `Basic ${Buffer.from(`docker:${password}`).toString('base64')}`;
-
+    const { authorization, password } = authEnv;
     const response = await fetch(`${authEnv.url}/v2/`, { headers: { authorization } });
     await response.body?.cancel();
     assert.equal(response.status, 200);

@@ -6,26 +6,17 @@ import { after, before, describe, it } from 'node:test';
 import {
   artifactManifest, descriptorOf, randomImage, type OciImage,
 } from '../support/oci-layout.js';
-import { makeTempDir, removeTempDir } from '../support/process.js';
-import { startProxyEnv, type ProxyEnv } from '../support/proxy-env.js';
+import { startBasicAuthEnv, type BasicAuthEnv } from '../support/proxy-env.js';
 
-let env: ProxyEnv;
-let htpasswdDir: string;
+let env: BasicAuthEnv;
 let authorization: string;
 
 before(async () => {
-  htpasswdDir = await makeTempDir('htpasswd');
-  // Registry 2.8 provisions a missing htpasswd file with a user "docker" and logs the password.
-  env = await startProxyEnv({ registry: { extraConfig: [
-    'auth:', '  htpasswd:', '    realm: test-realm', `    path: ${htpasswdDir}/htpasswd`,
-  ].join('\n') } });
-  const password = /password=(\S+)/.exec(env.registry.output())?.[1];
-  assert.ok(password !== undefined, 'registry did not log the provisioned password');
-  authorization = `Basic ${Buffer.from(`docker:${password}`).toString('base64')}`;
+  env = await startBasicAuthEnv();
+  authorization = env.authorization;
 });
 after(async () => {
   await env.stop();
-  await removeTempDir(htpasswdDir);
 });
 
 /** Minimal authenticated client: the shared support client speaks anonymously. */

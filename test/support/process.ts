@@ -281,3 +281,43 @@ function childDiedError(child: ManagedProcess, port: number): Error {
     ? new PortInUseError(port, message)
     : new Error(message);
 }
+
+/**
+ * A server child that can crash and come back on the same port and data: output, stop (which
+ * also removes its temp dir), kill (a crash, without waiting) and restart.
+ */
+export class RestartableServer {
+  #current: ManagedProcess;
+  #stopped = false;
+
+  constructor(
+    first: ManagedProcess,
+    private readonly tempDir: string,
+    private readonly launchAgain: () => Promise<ManagedProcess>,
+  ) {
+    this.#current = first;
+  }
+
+  output(): string {
+    return this.#current.output();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+
+    await this.#current.stop(3000);
+    await removeTempDir(this.tempDir);
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    this.#current.kill(signal);
+  }
+
+  async restart(): Promise<void> {
+    if (this.#stopped) throw new Error(`restart() after stop(): ${this.tempDir} is gone`);
+
+    await this.#current.stop(3000);
+    this.#current = await this.launchAgain();
+  }
+}

@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { parseConfig, readRawSettings } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/server.js';
+import { makeTempDir, removeTempDir } from './process.js';
 import { startRedis, type RedisServer } from './redis.js';
 import { startRegistry, type Registry, type RegistryOptions } from './registry.js';
 
@@ -84,4 +85,34 @@ function startProxy(
     '--log-level', 'debug', ...flags];
   const config = parseConfig(readRawSettings(argv, {}));
   return startServer(config, { ...options.server, logger: createLogger('debug', logs) });
+}
+
+export interface BasicAuthEnv extends ProxyEnv {
+  /** `Basic ...` header value of the registry's one user. */
+  readonly authorization: string;
+  readonly password: string;
+}
+
+/**
+ * A proxy env whose registry wants basic auth (htpasswd). Registry 2.8 provisions a missing
+ * htpasswd file with a user "docker" and logs the generated password, which is read back here.
+ */
+export async function startBasicAuthEnv(): Promise<BasicAuthEnv> {
+  const htpasswdDir = await makeTempDir('htpasswd');
+  const auth = ['auth:', '  htpasswd:', '    realm: test-realm',
+    `    path: ${htpasswdDir}/htpasswd`];
+  const env = await startProxyEnv({ registry: { extraConfig: auth.join('\n') } });
+
+  const password = /password=(\S+)/.exec(env.registry.output())?.[1];
+  if (password === undefined) throw new Error('registry did not log the provisioned password');
+  const authorization = `Basic ${Buffer.from(`docker:${password}`).toString('base64')}`;
+  // A prototype link rather than a spread: env's url and proxy getters follow restartProxy().
+  return Object.assign(Object.create(env) as ProxyEnv, {
+    authorization,
+    password,
+    async stop() {
+      await env.stop();
+      await removeTempDir(htpasswdDir);
+    },
+  });
 }

@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 
 import { onFreePort } from './ports.js';
 import {
-  launch, makeTempDir, removeTempDir, waitUntilServing, type ManagedProcess,
+  launch, makeTempDir, removeTempDir, RestartableServer, waitUntilServing, type ManagedProcess,
 } from './process.js';
 
 export interface RedisServer {
@@ -43,10 +43,8 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
   }
 }
 
-class RedisInstance implements RedisServer {
+class RedisInstance extends RestartableServer implements RedisServer {
   readonly url: string;
-  #current: ManagedProcess;
-  #stopped = false;
 
   constructor(
     readonly port: number,
@@ -54,31 +52,8 @@ class RedisInstance implements RedisServer {
     readonly appendonly: boolean,
     first: ManagedProcess,
   ) {
+    super(first, dir, () => launchRedis(port, dir, appendonly));
     this.url = `redis://127.0.0.1:${port}`;
-    this.#current = first;
-  }
-
-  output(): string {
-    return this.#current.output();
-  }
-
-  async stop(): Promise<void> {
-    if (this.#stopped) return;
-    this.#stopped = true;
-
-    await this.#current.stop(3000);
-    await removeTempDir(this.dir);
-  }
-
-  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
-    this.#current.kill(signal);
-  }
-
-  async restart(): Promise<void> {
-    if (this.#stopped) throw new Error('restart() after stop(): the redis dir is gone');
-
-    await this.#current.stop(3000);
-    this.#current = await launchRedis(this.port, this.dir, this.appendonly);
   }
 }
 

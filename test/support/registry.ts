@@ -7,7 +7,7 @@ import { join } from 'node:path';
 
 import { onFreePort } from './ports.js';
 import {
-  launch, makeTempDir, removeTempDir, waitUntilServing, type ManagedProcess,
+  launch, makeTempDir, removeTempDir, RestartableServer, waitUntilServing, type ManagedProcess,
 } from './process.js';
 
 export interface Registry {
@@ -56,10 +56,8 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
   }
 }
 
-class RegistryInstance implements Registry {
+class RegistryInstance extends RestartableServer implements Registry {
   readonly url: string;
-  #current: ManagedProcess;
-  #stopped = false;
 
   constructor(
     readonly port: number,
@@ -67,31 +65,8 @@ class RegistryInstance implements Registry {
     readonly configPath: string,
     first: ManagedProcess,
   ) {
+    super(first, rootDir, () => launchRegistry(port, configPath));
     this.url = `http://127.0.0.1:${port}`;
-    this.#current = first;
-  }
-
-  output(): string {
-    return this.#current.output();
-  }
-
-  async stop(): Promise<void> {
-    if (this.#stopped) return;
-    this.#stopped = true;
-
-    await this.#current.stop(3000);
-    await removeTempDir(this.rootDir);
-  }
-
-  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
-    this.#current.kill(signal);
-  }
-
-  async restart(): Promise<void> {
-    if (this.#stopped) throw new Error('restart() after stop(): the registry dir is gone');
-
-    await this.#current.stop(3000);
-    this.#current = await launchRegistry(this.port, this.configPath);
   }
 }
 
