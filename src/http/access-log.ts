@@ -60,9 +60,11 @@ export function accessLog(logger: Logger): Middleware<RequestState> {
   };
 }
 
+/** 5xx at error, with the cause when the proxy itself failed; a not-ready probe is routine. */
 function write(logger: Logger, line: RequestLogLine, error: unknown): void {
-  if (line.status >= 500) logger.error({ ...line, err: error }, 'request failed');
-  else logger.info(line, 'request');
+  if (line.status < 500 || line.route === 'readyz') logger.info(line, 'request');
+  else if (error === undefined) logger.error(line, 'request failed');
+  else logger.error({ ...line, err: error }, 'request failed');
 }
 
 /** Keeps a caller's request id when it is short and plain; otherwise makes one. */

@@ -31,9 +31,8 @@ async function renderErrors(ctx: ProxyContext, next: Koa.Next): Promise<void> {
   try {
     await next();
   } catch (error) {
-    const known = error instanceof ProxyError;
-    if (!known) ctx.state.error = error;
-    const response = known ? errorResponse(error) : internalErrorResponse();
+    ctx.state.error = error; // the log line shows it for 5xx answers
+    const response = error instanceof ProxyError ? errorResponse(error) : internalErrorResponse();
 
     ctx.respond = true;
     ctx.status = response.status;

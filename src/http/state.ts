@@ -12,7 +12,7 @@ export interface RequestState {
   upstreamStatus: number | undefined;
   /** The subject a request indexed or un-indexed a referrer for, for the log line. */
   subject: string | undefined;
-  /** An unexpected failure, kept for the log line; clients see a generic 500. */
+  /** What made the request fail, kept for the log line of a 5xx answer. */
   error: unknown;
 }
 

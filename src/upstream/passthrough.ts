@@ -7,7 +7,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import httpProxy from 'http-proxy';
 import { UpstreamUnavailableError } from '../errors.js';
-import { publicOrigin, rebaseResponseUrls } from '../http/headers.js';
+import { forwardedHeaders, publicOrigin, rebaseResponseUrls } from '../http/headers.js';
 
 interface InFlight {
   readonly clientOrigin: string;
@@ -28,10 +28,17 @@ export class PassThrough {
       target: upstream.origin,
       agent: this.#agent,
       changeOrigin: true, // virtual-hosted registries route on Host
-      xfwd: true, // so the URLs the registry builds already name the proxy
+      // http-proxy's own xfwd appends to X-Forwarded-Proto ("https,http"), which registry 2.8
+      // pastes into Location as it is; forwardedHeaders() sends single values instead.
+      xfwd: false,
       proxyTimeout: 0,
       timeout: 0,
       ws: false,
+    });
+    this.#proxy.on('proxyReq', (proxyReq, req) => {
+      for (const [name, value] of Object.entries(forwardedHeaders(req))) {
+        proxyReq.setHeader(name, value);
+      }
     });
     this.#proxy.on('proxyRes', (proxyRes, req) => this.#onResponse(proxyRes, req));
   }

@@ -195,6 +195,22 @@ describe('writes arrive unchanged', () => {
   });
 });
 
+describe('behind a TLS-terminating load balancer', () => {
+  // Regression: http-proxy's xfwd appended its own value, sending "https,http", which registry
+  // 2.8 pasted into Location ("https,http://host/..."), breaking every blob upload.
+  it('upload URLs carry the forwarded scheme and host, once', async () => {
+    const response = await fetch(`${env.url}/v2/pass/lb/blobs/uploads/`, {
+      method: 'POST',
+      headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'registry.example.test' },
+    });
+    await response.body?.cancel();
+    assert.equal(response.status, 202);
+    const location = new URL(response.headers.get('location') ?? '');
+    assert.equal(location.origin, 'https://registry.example.test');
+    assert.match(location.pathname, /^\/v2\/pass\/lb\/blobs\/uploads\/[^/]+$/);
+  });
+});
+
 describe('a registry that wants credentials', () => {
   let authEnv: BasicAuthEnv;
 
