@@ -12,6 +12,15 @@ export interface Config {
   readonly maxManifestBytes: number;
   /** Size bound of one referrers response page; past it the answer is paginated with Link. */
   readonly referrersPageBytes: number;
+  /** The proxy's own upstream credentials, for background work only. */
+  readonly upstreamCredentials: { readonly username: string; readonly password: string }
+    | undefined;
+  /** Write each subject's referrers to the upstream under the referrers tag schema. */
+  readonly mirror: boolean;
+  /** Tag each indexed referrer so registry 2.8's garbage collector keeps it. */
+  readonly pinReferrers: boolean;
+  /** Show mirror and pin tags in tag listings through the proxy. */
+  readonly showInternalTags: boolean;
 }
 
 export class ConfigError extends Error {
@@ -56,6 +65,26 @@ export const SETTINGS = {
     flag: '--referrers-page-bytes', env: 'REFERRERS_PAGE_BYTES',
     fallback: String(4 * 1024 * 1024),
     help: 'size bound of one referrers response page, in bytes',
+  },
+  upstreamUsername: {
+    flag: '--upstream-username', env: 'UPSTREAM_USERNAME',
+    help: "the proxy's own registry user, for mirror tags, pins and recovery",
+  },
+  upstreamPassword: {
+    flag: '--upstream-password', env: 'UPSTREAM_PASSWORD',
+    help: 'password or token of --upstream-username (prefer the environment variable)',
+  },
+  mirror: {
+    flag: '--mirror', env: 'MIRROR', fallback: 'on',
+    help: 'write referrers to the registry under the referrers tag schema (on/off)',
+  },
+  pinReferrers: {
+    flag: '--pin-referrers', env: 'PIN_REFERRERS', fallback: 'on',
+    help: 'tag each referrer so garbage collection keeps it (on/off)',
+  },
+  showInternalTags: {
+    flag: '--show-internal-tags', env: 'SHOW_INTERNAL_TAGS', fallback: 'off',
+    help: 'list mirror and pin tags in tags/list (on/off)',
   },
 } as const satisfies Record<string, SettingSpec>;
 
@@ -108,7 +137,31 @@ export function parseConfig(raw: RawSettings): Config {
     upstream, listenHost, listenPort, redisUrl, logLevel,
     maxManifestBytes: parseByteCount(value('maxManifestBytes'), label('maxManifestBytes')),
     referrersPageBytes: parseByteCount(value('referrersPageBytes'), label('referrersPageBytes')),
+    upstreamCredentials: parseCredentials(raw.upstreamUsername, raw.upstreamPassword,
+      label('upstreamUsername'), label('upstreamPassword')),
+    mirror: parseSwitch(value('mirror'), label('mirror')),
+    pinReferrers: parseSwitch(value('pinReferrers'), label('pinReferrers')),
+    showInternalTags: parseSwitch(value('showInternalTags'), label('showInternalTags')),
   });
+}
+
+function parseSwitch(text: string, setting: string): boolean {
+  if (['on', 'true', 'yes', '1'].includes(text)) return true;
+  if (['off', 'false', 'no', '0'].includes(text)) return false;
+  throw new ConfigError(setting, `"${text}" is not on or off`);
+}
+
+function parseCredentials(
+  username: string | undefined,
+  password: string | undefined,
+  userSetting: string,
+  passwordSetting: string,
+): Config['upstreamCredentials'] {
+  if (username === undefined && password === undefined) return undefined;
+  if (username === undefined) throw new ConfigError(userSetting, 'is required with a password');
+  if (password === undefined) throw new ConfigError(passwordSetting, 'is required with a user');
+  if (username.includes(':')) throw new ConfigError(userSetting, 'must not contain ":"');
+  return Object.freeze({ username, password });
 }
 
 function parseUpstream(text: string, setting: string): URL {
@@ -185,6 +238,10 @@ export function describeConfig(config: Config): Record<string, string | number> 
     logLevel: config.logLevel,
     maxManifestBytes: config.maxManifestBytes,
     referrersPageBytes: config.referrersPageBytes,
+    upstreamUser: config.upstreamCredentials?.username ?? '(none)',
+    mirror: config.mirror ? 'on' : 'off',
+    pinReferrers: config.pinReferrers ? 'on' : 'off',
+    showInternalTags: config.showInternalTags ? 'on' : 'off',
   };
 }
 

@@ -32,7 +32,8 @@ export class PendingRecovery {
   constructor(
     private readonly index: ReferrersIndex,
     private readonly journal: ChangeJournal,
-    private readonly upstream: UpstreamClient,
+    /** The proxy's own access (its credentials, when configured). */
+    private readonly upstream: Pick<UpstreamClient, 'send'>,
     private readonly logger: Logger,
     private readonly options: RecoveryOptions,
   ) {}

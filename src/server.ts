@@ -11,6 +11,8 @@ import { createLogger, type Logger } from './log.js';
 import { UpstreamClient } from './upstream/client.js';
 import { PassThrough } from './upstream/passthrough.js';
 import { PendingRecovery, type RecoveryOptions } from './recovery.js';
+import { MirrorWorker, type MirrorOptions } from './mirror.js';
+import { OwnUpstream } from './upstream/own-credentials.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -19,6 +21,9 @@ const SHUTDOWN_GRACE_MS = 10_000;
  * that has finished or died; only then is it safe to settle from what the upstream holds.
  */
 const RECOVERY: RecoveryOptions = { settleAfterMs: 180_000, intervalMs: 30_000 };
+
+/** A burst of pushes for one subject within 200 ms is mirrored once. */
+const MIRROR = { intervalMs: 10_000, debounceMs: 200 };
 
 export interface RunningServer {
   /** Base URL the server answers on, e.g. http://127.0.0.1:5000 */
@@ -31,6 +36,8 @@ export interface ServerOptions {
   readonly logger?: Logger;
   /** Timing of pending-push recovery; tests shorten it. */
   readonly recovery?: RecoveryOptions;
+  /** Timing of the mirror worker; tests shorten it. */
+  readonly mirror?: Pick<MirrorOptions, 'intervalMs' | 'debounceMs'>;
 }
 
 export async function startServer(
@@ -44,10 +51,15 @@ export async function startServer(
 
   const index = new ReferrersIndex(redis);
   const journal = new ChangeJournal(redis);
-  const recovery = new PendingRecovery(index, journal, upstream, logger,
+  const own = new OwnUpstream(upstream, config.upstreamCredentials);
+  const recovery = new PendingRecovery(index, journal, own, logger,
     options.recovery ?? RECOVERY);
+  const mirror = new MirrorWorker(redis, index, own, logger, {
+    mirror: config.mirror, pins: config.pinReferrers, ...(options.mirror ?? MIRROR),
+  });
   recovery.start();
-  const app = createApp({ config, index, journal, upstream, passThrough }, logger);
+  mirror.start();
+  const app = createApp({ config, index, journal, mirror, upstream, passThrough }, logger);
   const server = createServer(
     // No request timeout: a 10 GiB layer upload may take hours (Node's default cuts at 300 s).
     { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 },
@@ -59,6 +71,7 @@ export async function startServer(
   logger.info({ settings: describeConfig(config), url }, 'referrers-proxy started');
   const close = async (): Promise<void> => {
     await recovery.stop();
+    await mirror.stop();
     await shutdown(server, redis, upstream, passThrough);
   };
   return { url, server, close };

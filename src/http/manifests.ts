@@ -72,6 +72,7 @@ async function settlePush(
   }
 
   await deps.index.add(repository, referrer);
+  deps.mirror.kick();
   ctx.state.subject = referrer.subject;
   ctx.set(SUBJECT_HEADER, referrer.subject);
 }
@@ -120,6 +121,7 @@ export async function deleteManifest(ctx: ProxyContext, deps: Dependencies): Pro
   // from a caller, who must not be able to empty the index that way.
   if (response.status === 202) {
     await deps.index.remove(repository, digest);
+    deps.mirror.kick();
     ctx.state.subject = subject;
   } else {
     await deps.journal.clear(repository, 'remove', digest).catch(() => undefined);

@@ -20,6 +20,8 @@ export interface Dependencies {
   readonly config: Config;
   readonly index: ReferrersIndex;
   readonly journal: ChangeJournal;
+  /** Told after every index change, so the registry's mirror follows soon. */
+  readonly mirror: { kick(): void };
   readonly upstream: UpstreamClient;
   readonly passThrough: PassThrough;
 }

@@ -37,3 +37,28 @@ export function journalField(op: 'add' | 'remove', digest: string): string {
 export function pendingRepositoriesKey(): string {
   return `${PREFIX}:pending-repositories`;
 }
+
+/** Set of subjects whose mirror tag and pins must be brought in line with the index. */
+export function mirrorDirtyKey(repository: string): string {
+  return `${PREFIX}:{${repository}}:mirror-dirty`;
+}
+
+/** Set of repositories that may have dirty subjects (a global key, outside any hash tag). */
+export function mirrorRepositoriesKey(): string {
+  return `${PREFIX}:mirror-repositories`;
+}
+
+/** Lock held by the one process writing the mirror of a subject. */
+export function mirrorLockKey(repository: string, subject: string): string {
+  return `${PREFIX}:{${repository}}:mirror-lock:${subject}`;
+}
+
+/** Hash: subject → digest of the index manifest the proxy last wrote under its referrers tag. */
+export function mirrorWrittenKey(repository: string): string {
+  return `${PREFIX}:{${repository}}:mirror-written`;
+}
+
+/** Set of referrer digests of one subject that carry a pin tag the proxy wrote. */
+export function pinnedKey(repository: string, subject: string): string {
+  return `${PREFIX}:{${repository}}:pinned:${subject}`;
+}

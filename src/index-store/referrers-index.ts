@@ -12,7 +12,10 @@ import {
   type StoredDescriptor,
 } from '../oci/referrers.js';
 import { execAll, guard } from './guard.js';
-import { descriptorsKey, journalField, pendingKey, referrersKey, subjectsKey } from './keys.js';
+import {
+  descriptorsKey, journalField, mirrorDirtyKey, mirrorRepositoriesKey, pendingKey, referrersKey,
+  subjectsKey,
+} from './keys.js';
 
 /** How many referrer digests one round trip reads while filling a page. */
 const SCAN_BATCH = 500;
@@ -40,8 +43,10 @@ export class ReferrersIndex {
         .zadd(referrersKey(repository, subject), 0, descriptor.digest)
         .hset(descriptorsKey(repository), descriptor.digest, stored.json)
         .hset(subjectsKey(repository), descriptor.digest, subject)
+        .sadd(mirrorDirtyKey(repository), subject)
         .hdel(pendingKey(repository), journalField('add', descriptor.digest))),
     );
+    await this.#listDirtyRepository(repository);
   }
 
   /** The subject a referrer is listed under, if it is indexed. */
@@ -63,11 +68,32 @@ export class ReferrersIndex {
       transaction
         .zrem(referrersKey(repository, subject), digest)
         .hdel(descriptorsKey(repository), digest)
-        .hdel(subjectsKey(repository), digest);
+        .hdel(subjectsKey(repository), digest)
+        .sadd(mirrorDirtyKey(repository), subject);
     }
 
     await guard('index remove', () => execAll(transaction));
+    if (subject !== undefined) await this.#listDirtyRepository(repository);
     return subject;
+  }
+
+  /**
+   * Every referrer of a subject, for the mirror (an unbounded page). The mirror tag holds
+   * them all in one index, as the referrers tag schema requires.
+   */
+  async all(repository: string, subject: string): Promise<StoredDescriptor[]> {
+    const everything = { artifactTypes: [], last: undefined };
+    const page = await this.page(repository, subject, everything, Number.POSITIVE_INFINITY);
+    return [...page.entries];
+  }
+
+  /**
+   * The dirty subject is marked inside the index transaction; the repository is listed in the
+   * global set after it (another hash slot). A crash in between leaves the subject marked, and
+   * the next change of that repository lists it.
+   */
+  async #listDirtyRepository(repository: string): Promise<void> {
+    await guard('index add', () => this.redis.sadd(mirrorRepositoriesKey(), repository));
   }
 
   /** One page of the referrers of `subject`, in digest order, filtered and size-bounded. */

@@ -37,8 +37,10 @@ export interface ProxyEnv {
   readonly logs: LogSink;
   /** Base URL of the proxy, e.g. http://127.0.0.1:41234 */
   readonly url: string;
-  /** Starts another proxy process-in-process on the same Redis and registry. */
+  /** Replaces the proxy with a new one on the same Redis and registry. */
   restartProxy(flags?: string[]): Promise<void>;
+  /** Starts a second proxy on the same Redis and registry; stop() stops it too. */
+  startAnotherProxy(flags?: string[]): Promise<RunningServer>;
   stop(): Promise<void>;
 }
 
@@ -54,6 +56,7 @@ export async function startProxyEnv(options: ProxyEnvOptions = {}): Promise<Prox
   const registry = await startRegistry(options.registry);
   const logs = new LogSink();
   let proxy = await startProxy(redis, registry, logs, options, options.flags ?? []);
+  const others: RunningServer[] = [];
 
   return {
     redis, registry, logs,
@@ -67,8 +70,13 @@ export async function startProxyEnv(options: ProxyEnvOptions = {}): Promise<Prox
       await proxy.close();
       proxy = await startProxy(redis, registry, logs, options, flags);
     },
+    async startAnotherProxy(flags = options.flags ?? []) {
+      const another = await startProxy(redis, registry, logs, options, flags);
+      others.push(another);
+      return another;
+    },
     async stop() {
-      await proxy.close();
+      await Promise.all([proxy, ...others].map((running) => running.close()));
       await Promise.all([registry.stop(), redis.stop()]);
     },
   };

@@ -16,6 +16,8 @@ export interface Registry {
   readonly port: number;
   /** Temp dir holding config.yml and data/ (the storage root). */
   readonly rootDir: string;
+  /** The generated config.yml, e.g. for `docker-registry garbage-collect`. */
+  readonly configPath: string;
   /** Recent log lines (warn and above) of the current registry process. */
   output(): string;
   /** SIGTERM, SIGKILL after 3 s, then removes rootDir. */

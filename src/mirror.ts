@@ -1,0 +1,230 @@
+// Brings the registry in line with the index, per subject: the referrers tag holds an image
+// index equal to what the referrers API answers (distribution-spec "Referrers Tag Schema"),
+// and each referrer carries a pin tag so garbage collection keeps it. Index changes mark a
+// subject dirty; whichever proxy process takes the subject's lock syncs it. A burst of changes
+// to one subject marks it once, so it is written far fewer times than it changed, and the last
+// write always reads the final state.
+
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import {
+  mirrorDirtyKey,
+  mirrorLockKey,
+  mirrorRepositoriesKey,
+  mirrorWrittenKey,
+  pinnedKey,
+} from './index-store/keys.js';
+import type { ReferrersIndex } from './index-store/referrers-index.js';
+import type { Logger } from './log.js';
+import { computeDigest } from './oci/digest.js';
+import { OCI_INDEX, OCI_MANIFEST } from './oci/media-types.js';
+import { renderIndex, type StoredDescriptor } from './oci/referrers.js';
+import { pinTag, referrersTag } from './oci/referrers-tag.js';
+import type { OwnUpstream } from './upstream/own-credentials.js';
+
+export interface MirrorOptions {
+  readonly mirror: boolean;
+  readonly pins: boolean;
+  /** Sweep for dirty subjects this often, to pick up work of crashed or busy processes. */
+  readonly intervalMs: number;
+  /** Wait this long after a change before syncing, so a burst is written once. */
+  readonly debounceMs: number;
+}
+
+/** registry 2.8 refuses manifests over 4 MiB; a larger referrers index cannot be mirrored. */
+const MAX_MIRROR_BYTES = 4 * 1024 * 1024;
+const LOCK_MS = 60_000;
+const RELEASE_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('del', KEYS[1]) else return 0 end`;
+
+class MirrorWriteError extends Error {
+  override readonly name = 'MirrorWriteError';
+}
+
+export class MirrorWorker {
+  #timer: NodeJS.Timeout | undefined;
+  #kicked: NodeJS.Timeout | undefined;
+  #running: Promise<unknown> = Promise.resolve();
+  #again = false;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly index: ReferrersIndex,
+    private readonly upstream: OwnUpstream,
+    private readonly logger: Logger,
+    private readonly options: MirrorOptions,
+  ) {}
+
+  start(): void {
+    this.#timer = setInterval(() => this.kick(), this.options.intervalMs);
+    this.#timer.unref();
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    clearTimeout(this.#kicked);
+    await this.#running;
+  }
+
+  /** Asks for a sync soon; calls within the debounce window share one run. */
+  kick(): void {
+    if (this.#kicked !== undefined) return;
+    this.#kicked = setTimeout(() => {
+      this.#kicked = undefined;
+      this.#running = this.#running.then(() => this.#runLogged());
+    }, this.options.debounceMs);
+  }
+
+  async #runLogged(): Promise<void> {
+    try {
+      await this.runOnce();
+    } catch (error) {
+      this.logger.warn({ err: error }, 'mirror sync failed; will retry');
+    }
+    if (this.#again) {
+      this.#again = false;
+      this.kick();
+    }
+  }
+
+  /** Syncs every dirty subject this process can lock; returns how many it synced. */
+  async runOnce(): Promise<number> {
+    let synced = 0;
+    for (const repository of await this.redis.smembers(mirrorRepositoriesKey())) {
+      const subjects = await this.redis.smembers(mirrorDirtyKey(repository));
+      for (const subject of subjects) {
+        if (await this.#withLock(repository, subject)) synced++;
+      }
+      await this.#forgetRepositoryIfClean(repository);
+    }
+    return synced;
+  }
+
+  async #withLock(repository: string, subject: string): Promise<boolean> {
+    const lock = mirrorLockKey(repository, subject);
+    const token = randomUUID();
+    if (await this.redis.set(lock, token, 'PX', LOCK_MS, 'NX') !== 'OK') return false;
+
+    try {
+      // Cleared before reading: a change landing during the sync marks the subject again.
+      await this.redis.srem(mirrorDirtyKey(repository), subject);
+      await this.#sync(repository, subject);
+      return true;
+    } catch (error) {
+      await this.redis.sadd(mirrorDirtyKey(repository), subject);
+      this.#again = true;
+      throw error;
+    } finally {
+      await this.redis.eval(RELEASE_LOCK, 1, lock, token);
+    }
+  }
+
+  async #sync(repository: string, subject: string): Promise<void> {
+    const entries = await this.index.all(repository, subject);
+    if (this.options.mirror) await this.#writeReferrersTag(repository, subject, entries);
+    if (this.options.pins) await this.#reconcilePins(repository, subject, entries);
+  }
+
+  async #writeReferrersTag(
+    repository: string,
+    subject: string,
+    entries: readonly StoredDescriptor[],
+  ): Promise<void> {
+    const body = Buffer.from(renderIndex(entries));
+    if (body.length > MAX_MIRROR_BYTES) {
+      this.logger.warn({ repository, subject, bytes: body.length },
+        'referrers index too large for a mirror tag; tag left as it was');
+      return;
+    }
+
+    const digest = computeDigest(body);
+    const written = await this.redis.hget(mirrorWrittenKey(repository), subject);
+    if (written === digest) return;
+
+    if (entries.length > 0) await this.#putIndex(repository, subject, body);
+    await this.#recordWritten(repository, subject, entries.length > 0 ? digest : undefined);
+    this.logger.debug({ repository, subject, digest, referrers: entries.length },
+      'mirror tag written');
+    // Only an index the proxy wrote itself is ever deleted (design.md invariant 6).
+    if (written !== null) await this.#deleteManifest(repository, written);
+  }
+
+  async #putIndex(repository: string, subject: string, body: Buffer): Promise<void> {
+    const path = `/v2/${repository}/manifests/${referrersTag(subject)}`;
+    const response = await this.upstream.send('PUT', path, { 'content-type': OCI_INDEX }, body);
+    if (response.status !== 201) {
+      throw new MirrorWriteError(`PUT ${path} answered ${response.status}`);
+    }
+  }
+
+  async #recordWritten(repository: string, subject: string, digest: string | undefined) {
+    if (digest === undefined) await this.redis.hdel(mirrorWrittenKey(repository), subject);
+    else await this.redis.hset(mirrorWrittenKey(repository), subject, digest);
+  }
+
+  /** Deletes a manifest by digest; already gone counts as deleted. */
+  async #deleteManifest(repository: string, digest: string): Promise<void> {
+    const path = `/v2/${repository}/manifests/${digest}`;
+    const response = await this.upstream.send('DELETE', path, {});
+    if (response.status !== 202 && response.status !== 404) {
+      throw new MirrorWriteError(`DELETE ${path} answered ${response.status}`);
+    }
+  }
+
+  async #reconcilePins(
+    repository: string,
+    subject: string,
+    entries: readonly StoredDescriptor[],
+  ): Promise<void> {
+    const key = pinnedKey(repository, subject);
+    const pinned = new Set(await this.redis.smembers(key));
+    const listed = new Set(entries.map((entry) => entry.digest));
+
+    for (const digest of listed) {
+      if (pinned.has(digest)) continue;
+      await this.#pin(repository, digest);
+      await this.redis.sadd(key, digest);
+    }
+    for (const digest of pinned) {
+      if (listed.has(digest)) continue;
+      await this.#unpin(repository, digest);
+      await this.redis.srem(key, digest);
+    }
+  }
+
+  /** Tags the referrer's own bytes under its pin tag. */
+  async #pin(repository: string, digest: string): Promise<void> {
+    const accept = { accept: `${OCI_MANIFEST}, ${OCI_INDEX}` };
+    const manifest = await this.upstream.send('GET', `/v2/${repository}/manifests/${digest}`,
+      accept);
+    if (manifest.status === 404) return; // deleted meanwhile: its removal will follow
+    if (manifest.status !== 200 || computeDigest(manifest.body) !== digest) {
+      throw new MirrorWriteError(`GET ${digest} answered ${manifest.status}`);
+    }
+
+    const contentType = String(manifest.headers['content-type'] ?? OCI_MANIFEST);
+    const path = `/v2/${repository}/manifests/${pinTag(digest)}`;
+    const response = await this.upstream.send('PUT', path, { 'content-type': contentType },
+      manifest.body);
+    if (response.status !== 201) {
+      throw new MirrorWriteError(`PUT ${path} answered ${response.status}`);
+    }
+  }
+
+  /**
+   * Removes a pin tag. Registry 2.8 has no tag delete, but deleting the referrer by digest
+   * already dropped every tag on it; registries that delete tags get the explicit request.
+   */
+  async #unpin(repository: string, digest: string): Promise<void> {
+    await this.upstream.send('DELETE', `/v2/${repository}/manifests/${pinTag(digest)}`, {});
+  }
+
+  /** Un-lists, then re-lists if subjects remain: a concurrent mark is never lost. */
+  async #forgetRepositoryIfClean(repository: string): Promise<void> {
+    await this.redis.srem(mirrorRepositoriesKey(), repository);
+    if (await this.redis.scard(mirrorDirtyKey(repository)) > 0) {
+      await this.redis.sadd(mirrorRepositoriesKey(), repository);
+    }
+  }
+}

@@ -1,0 +1,183 @@
+// The registry mirrors the index: each subject's referrers tag holds exactly what the
+// referrers API answers, superseded index manifests are deleted, and every referrer carries a
+// pin tag that keeps it through registry 2.8's garbage collector.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pinTag, referrersTag } from '../../src/oci/referrers-tag.js';
+import {
+  artifactManifest, descriptorOf, randomImage, type Descriptor, type OciImage,
+} from '../support/oci-layout.js';
+import { runCommand } from '../support/process.js';
+import {
+  deleteManifest, getManifest, pushBlob, pushImage, pushManifest,
+} from '../support/registry-client.js';
+import { startProxyEnv, type ProxyEnv } from '../support/proxy-env.js';
+
+const INDEX = 'application/vnd.oci.image.index.v1+json';
+const FAST_MIRROR = { server: { mirror: { intervalMs: 200, debounceMs: 50 } } };
+
+let env: ProxyEnv;
+before(async () => {
+  env = await startProxyEnv(FAST_MIRROR);
+});
+after(async () => {
+  await env.stop();
+});
+
+async function pushSubject(base: string, repo: string): Promise<Descriptor> {
+  const image = randomImage();
+  await pushImage(base, repo, 'v1', image);
+  return descriptorOf(image.manifest);
+}
+
+async function pushReferrer(base: string, repo: string, artifact: OciImage): Promise<void> {
+  for (const blob of artifact.blobs) await pushBlob(base, repo, blob);
+  const response = await pushManifest(base, repo, artifact.manifest.digest, artifact.manifest);
+  assert.equal(response.status, 201);
+}
+
+/** The referrers tag as the registry itself serves it: status and bytes. */
+async function mirrorTag(repo: string, subject: string) {
+  const response = await getManifest(env.registry.url, repo, referrersTag(subject), INDEX);
+  return {
+    status: response.status,
+    text: await response.text(),
+    digest: response.headers.get('docker-content-digest'),
+  };
+}
+
+/** Waits until the referrers tag holds exactly what the referrers API answers. */
+async function waitForMirror(repo: string, subject: string, base = env.url): Promise<string> {
+  let last = '';
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const api = await (await fetch(`${base}/v2/${repo}/referrers/${subject}`)).text();
+    const tag = await mirrorTag(repo, subject);
+    const apiEmpty = (JSON.parse(api) as { manifests: unknown[] }).manifests.length === 0;
+    if ((apiEmpty && tag.status === 404) || (tag.status === 200 && tag.text === api)) {
+      return tag.digest ?? '';
+    }
+    last = `api ${api} / tag ${tag.status} ${tag.text}`;
+    await sleep(100);
+  }
+  throw new Error(`mirror never matched the API: ${last}`);
+}
+
+describe('the referrers tag', () => {
+  it('follows adds and removes, and superseded index manifests are deleted', async () => {
+    const subject = await pushSubject(env.url, 'mirror/app');
+    const sbom = artifactManifest({ subject, artifactType: 'application/spdx+json' });
+    const signature = artifactManifest({ subject, artifactType: 'a/sig' });
+    await pushReferrer(env.url, 'mirror/app', sbom);
+    await pushReferrer(env.url, 'mirror/app', signature);
+    const both = await waitForMirror('mirror/app', subject.digest);
+
+    await deleteManifest(env.url, 'mirror/app', signature.manifest.digest);
+    const one = await waitForMirror('mirror/app', subject.digest);
+    assert.notEqual(one, both);
+    assert.equal((await getManifest(env.registry.url, 'mirror/app', both, INDEX)).status, 404,
+      'the superseded index manifest is deleted');
+
+    await deleteManifest(env.url, 'mirror/app', sbom.manifest.digest);
+    await waitForMirror('mirror/app', subject.digest);
+    assert.equal((await getManifest(env.registry.url, 'mirror/app', one, INDEX)).status, 404);
+  });
+
+  it('coalesces a burst of pushes into fewer writes, ending exact', async () => {
+    const subject = await pushSubject(env.url, 'mirror/burst');
+    const artifacts = Array.from({ length: 30 }, (_, n) =>
+      artifactManifest({ subject, artifactType: 'a/sig', annotations: { n: String(n) } }));
+    for (const artifact of artifacts) {
+      for (const blob of artifact.blobs) await pushBlob(env.url, 'mirror/burst', blob);
+    }
+    const writesBefore = mirrorWrites('mirror/burst');
+
+    await Promise.all(artifacts.map((artifact) => pushManifest(env.url, 'mirror/burst',
+      artifact.manifest.digest, artifact.manifest)));
+    await waitForMirror('mirror/burst', subject.digest);
+    const tag = JSON.parse((await mirrorTag('mirror/burst', subject.digest)).text) as
+      { manifests: Descriptor[] };
+    assert.equal(tag.manifests.length, 30);
+    const writes = mirrorWrites('mirror/burst') - writesBefore;
+    assert.ok(writes < 30, `${writes} mirror writes for 30 pushes`);
+  });
+});
+
+function mirrorWrites(repository: string): number {
+  return env.logs.lines.filter((line) => line.msg === 'mirror tag written'
+    && line.repository === repository).length;
+}
+
+describe('pin tags', () => {
+  it('keep referrers through garbage-collect --delete-untagged', async () => {
+    const subject = await pushSubject(env.url, 'mirror/gc');
+    const sbom = artifactManifest({ subject, artifactType: 'application/spdx+json' });
+    await pushReferrer(env.url, 'mirror/gc', sbom);
+    await waitForMirror('mirror/gc', subject.digest);
+    await waitForPin('mirror/gc', sbom.manifest.digest);
+
+    env.registry.kill('SIGTERM');
+    const gc = await runCommand('docker-registry', ['garbage-collect', '--delete-untagged',
+      env.registry.configPath], { timeoutMs: 60_000 });
+    await env.registry.restart();
+    assert.equal(gc.code, 0, gc.stderr.toString());
+
+    const kept = await getManifest(env.registry.url, 'mirror/gc', sbom.manifest.digest);
+    assert.equal(kept.status, 200, 'the referrer survived garbage collection');
+  });
+});
+
+async function waitForPin(repo: string, digest: string): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const pinned = await getManifest(env.registry.url, repo, pinTag(digest));
+    if (pinned.status === 200 && pinned.headers.get('docker-content-digest') === digest) return;
+    await sleep(100);
+  }
+  throw new Error(`no pin tag for ${digest}`);
+}
+
+describe('two proxies sharing one Redis', () => {
+  it('50 concurrent pushes and deletes leave the API and the mirror tag exact', async () => {
+    const second = await env.startAnotherProxy();
+    const subject = await pushSubject(env.url, 'mirror/race');
+    const artifacts = Array.from({ length: 50 }, (_, n) =>
+      artifactManifest({ subject, artifactType: n % 2 === 0 ? 'a/sig' : 'a/sbom' }));
+    for (const artifact of artifacts) {
+      for (const blob of artifact.blobs) await pushBlob(env.url, 'mirror/race', blob);
+    }
+
+    const proxies = [env.url, second.url];
+    await Promise.all(artifacts.map((artifact, n) => pushManifest(proxies[n % 2] ?? env.url,
+      'mirror/race', artifact.manifest.digest, artifact.manifest)));
+    const doomed = artifacts.filter((_, n) => n % 5 === 0);
+    const deletions = await Promise.all(doomed.map((artifact, n) => deleteManifest(
+      proxies[n % 2] ?? env.url, 'mirror/race', artifact.manifest.digest)));
+    assert.ok(deletions.every((response) => response.status === 202));
+
+    const expected = artifacts.filter((a) => !doomed.includes(a)).map((a) => a.manifest.digest);
+    await waitForMirror('mirror/race', subject.digest, second.url);
+    const api = await (await fetch(`${env.url}/v2/mirror/race/referrers/${subject.digest}`))
+      .json() as { manifests: Descriptor[] };
+    assert.deepEqual(api.manifests.map((m) => m.digest).sort(), expected.sort());
+  });
+});
+
+describe('settings', () => {
+  it('--mirror off and --pin-referrers off write no tags', async () => {
+    const quiet = await startProxyEnv({ ...FAST_MIRROR,
+      flags: ['--mirror', 'off', '--pin-referrers', 'off'] });
+    try {
+      const subject = await pushSubject(quiet.url, 'mirror/off');
+      const sbom = artifactManifest({ subject, artifactType: 'application/spdx+json' });
+      await pushReferrer(quiet.url, 'mirror/off', sbom);
+      await sleep(1000);
+
+      const tags = await (await fetch(`${quiet.registry.url}/v2/mirror/off/tags/list`)).json() as
+        { tags: string[] };
+      assert.deepEqual(tags.tags, ['v1']);
+    } finally {
+      await quiet.stop();
+    }
+  });
+});
