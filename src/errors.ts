@@ -9,7 +9,9 @@ export type ErrorCode =
   | 'RP_ERR_MANIFEST_INVALID'
   | 'RP_ERR_MANIFEST_TOO_LARGE'
   | 'RP_ERR_INDEX_UNAVAILABLE'
-  | 'RP_ERR_UPSTREAM_UNAVAILABLE';
+  | 'RP_ERR_UPSTREAM_UNAVAILABLE'
+  | 'RP_ERR_PAGINATION_INVALID'
+  | 'RP_ERR_UPSTREAM_INVALID';
 
 export abstract class ProxyError extends Error {
   abstract readonly code: ErrorCode;
@@ -108,5 +110,32 @@ export class UpstreamUnavailableError extends ProxyError {
 
   get detail() {
     return { method: this.method, path: this.path };
+  }
+}
+
+export class PaginationInvalidError extends ProxyError {
+  override readonly name = 'PaginationInvalidError';
+  readonly code = 'RP_ERR_PAGINATION_INVALID';
+
+  constructor(readonly query: string) {
+    super('n must be a non-negative integer');
+  }
+
+  get detail() {
+    return { query: this.query.slice(0, 300) };
+  }
+}
+
+/** The upstream answered with content the proxy cannot trust (design.md invariant 6). */
+export class UpstreamInvalidError extends ProxyError {
+  override readonly name = 'UpstreamInvalidError';
+  readonly code = 'RP_ERR_UPSTREAM_INVALID';
+
+  constructor(readonly path: string, readonly reason: string) {
+    super(`upstream registry answered ${path} with invalid content: ${reason}`);
+  }
+
+  get detail() {
+    return { path: this.path, reason: this.reason };
   }
 }

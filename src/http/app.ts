@@ -8,6 +8,7 @@ import { ociErrorBody, errorResponse, internalErrorResponse } from './errors.js'
 import { accessLog } from './access-log.js';
 import { deleteManifest, putManifest } from './manifests.js';
 import { listReferrers } from './referrers.js';
+import { listTags } from './tags.js';
 import { classifyRoute } from './routes.js';
 import type { Dependencies, ProxyContext, RequestState } from './state.js';
 
@@ -55,6 +56,8 @@ async function dispatch(ctx: ProxyContext, deps: Dependencies): Promise<void> {
       return deleteManifest(ctx, deps);
     case 'referrers':
       return referrers(ctx, deps);
+    case 'tags-list':
+      return listTags(ctx, deps);
     default:
       return passThrough(ctx, deps);
   }

@@ -18,6 +18,9 @@ const WIRE: Readonly<Record<ErrorCode, WireError>> = {
   RP_ERR_MANIFEST_TOO_LARGE: { status: 413, ociCode: 'SIZE_INVALID' },
   RP_ERR_INDEX_UNAVAILABLE: { status: 503, ociCode: 'UNAVAILABLE', retryAfter: 5 },
   RP_ERR_UPSTREAM_UNAVAILABLE: { status: 502, ociCode: 'UNAVAILABLE', retryAfter: 5 },
+  // distribution's own code for this case; the spec lists none.
+  RP_ERR_PAGINATION_INVALID: { status: 400, ociCode: 'PAGINATION_NUMBER_INVALID' },
+  RP_ERR_UPSTREAM_INVALID: { status: 502, ociCode: 'UNAVAILABLE' },
 };
 
 export interface ErrorResponse {

@@ -3,7 +3,7 @@
 
 export type RouteKind =
   | 'healthz' | 'readyz'
-  | 'manifest-put' | 'manifest-delete' | 'referrers'
+  | 'manifest-put' | 'manifest-delete' | 'referrers' | 'tags-list'
   | 'base' | 'manifest' | 'blob' | 'upload' | 'tags' | 'catalog' | 'other';
 
 export interface Route {
@@ -33,6 +33,11 @@ export function classifyRoute(method: string, path: string): Route {
 
   const manifest = MANIFEST.exec(path);
   if (manifest !== null) return manifestRoute(method, manifest[1], manifest[2]);
+
+  const tags = TAGS.exec(path);
+  if (tags !== null && method === 'GET') {
+    return { kind: 'tags-list', repository: tags[1], intercepted: true };
+  }
 
   return passThroughRoute(path);
 }

@@ -181,3 +181,62 @@ describe('settings', () => {
     }
   });
 });
+
+describe('tag listing through the proxy', () => {
+  let subject: Descriptor;
+
+  before(async () => {
+    const images = [randomImage(), randomImage(), randomImage()];
+    for (const [n, image] of images.entries()) {
+      await pushImage(env.url, 'mirror/tags', `v${n + 1}`, image);
+    }
+    subject = descriptorOf(images[0]?.manifest ?? randomImage().manifest);
+    const sbom = artifactManifest({ subject, artifactType: 'application/spdx+json' });
+    await pushReferrer(env.url, 'mirror/tags', sbom);
+    await waitForMirror('mirror/tags', subject.digest);
+    await waitForPin('mirror/tags', sbom.manifest.digest);
+  });
+
+  async function tagsOf(url: string) {
+    const response = await fetch(url);
+    const body = await response.json() as { name: string; tags: string[] };
+    return { status: response.status, tags: body.tags, link: response.headers.get('link') };
+  }
+
+  it('hides mirror and pin tags, which the registry itself lists', async () => {
+    const direct = await tagsOf(`${env.registry.url}/v2/mirror/tags/tags/list`);
+    assert.ok(direct.tags.includes(referrersTag(subject.digest)));
+    assert.equal(direct.tags.length, 5);
+
+    const proxied = await tagsOf(`${env.url}/v2/mirror/tags/tags/list`);
+    assert.deepEqual(proxied.tags, ['v1', 'v2', 'v3']);
+    assert.equal(proxied.link, null);
+  });
+
+  it('pages with n, last and Link over the visible tags', async () => {
+    const first = await tagsOf(`${env.url}/v2/mirror/tags/tags/list?n=2`);
+    assert.deepEqual(first.tags, ['v1', 'v2']);
+    assert.equal(first.link, '</v2/mirror/tags/tags/list?n=2&last=v2>; rel="next"');
+
+    const second = await tagsOf(`${env.url}${/<([^>]+)>/.exec(first.link ?? '')?.[1]}`);
+    assert.deepEqual(second.tags, ['v3']);
+    assert.equal(second.link, null);
+    assert.deepEqual((await tagsOf(`${env.url}/v2/mirror/tags/tags/list?last=v1`)).tags,
+      ['v2', 'v3']);
+    assert.deepEqual((await tagsOf(`${env.url}/v2/mirror/tags/tags/list?n=0`)).tags, []);
+  });
+
+  it('refuses an invalid n with 400 and an OCI error body', async () => {
+    const response = await fetch(`${env.url}/v2/mirror/tags/tags/list?n=-3`);
+    const body = await response.json() as { errors: { code: string }[] };
+    assert.equal(response.status, 400);
+    assert.equal(body.errors[0]?.code, 'PAGINATION_NUMBER_INVALID');
+  });
+
+  it('shows them all with --show-internal-tags on', async () => {
+    const showing = await env.startAnotherProxy(['--show-internal-tags', 'on']);
+    const listed = await tagsOf(`${showing.url}/v2/mirror/tags/tags/list`);
+    assert.equal(listed.tags.length, 5);
+    assert.ok(listed.tags.includes(referrersTag(subject.digest)));
+  });
+});

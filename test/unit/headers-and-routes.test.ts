@@ -52,7 +52,8 @@ describe('classifyRoute', () => {
     assert.equal(classifyRoute('POST', '/v2/a/blobs/uploads/').kind, 'upload');
     assert.equal(classifyRoute('PATCH', '/v2/a/blobs/uploads/uuid').kind, 'upload');
     assert.equal(classifyRoute('GET', '/v2/a/blobs/sha256:00').kind, 'blob');
-    assert.equal(classifyRoute('GET', '/v2/a/b/tags/list').kind, 'tags');
+    assert.equal(classifyRoute('GET', '/v2/a/b/tags/list').kind, 'tags-list');
+    assert.equal(classifyRoute('HEAD', '/v2/a/b/tags/list').kind, 'tags');
     assert.equal(classifyRoute('GET', '/healthz').kind, 'healthz');
   });
 });
