@@ -2,6 +2,7 @@
 // descriptors, optionally filtered by artifactType, split into pages when it would grow past a
 // size bound. Pure functions; the index store supplies the descriptors in a stable order.
 
+import { isDigest } from './digest.js';
 import type { Descriptor } from './manifest.js';
 import { OCI_INDEX } from './media-types.js';
 
@@ -116,4 +117,32 @@ export function nextPageLink(
   const params = query.artifactTypes.map((type) => `artifactType=${encodeURIComponent(type)}`);
   params.push(`last=${encodeURIComponent(lastDigest)}`);
   return `</v2/${repository}/referrers/${subject}?${params.join('&')}>; rel="next"`;
+}
+
+/**
+ * The descriptors of a referrers index read back from a referrers tag, keeping only entries
+ * shaped like descriptors (mediaType, digest, size); undefined when the document is not an
+ * image index at all. Used when the proxy must answer from a tag it cannot fully verify.
+ */
+export function descriptorsOfIndex(document: unknown): StoredDescriptor[] | undefined {
+  if (typeof document !== 'object' || document === null) return undefined;
+  const { schemaVersion, mediaType, manifests } = document as Record<string, unknown>;
+  if (schemaVersion !== 2 || !Array.isArray(manifests)) return undefined;
+  if (mediaType !== undefined && mediaType !== OCI_INDEX) return undefined;
+
+  return manifests.filter(isDescriptorShaped).map((entry) => toStoredDescriptor(entry));
+}
+
+function isDescriptorShaped(value: unknown): value is Descriptor {
+  if (typeof value !== 'object' || value === null) return false;
+  const { mediaType, digest, size, artifactType, annotations } = value as Record<string, unknown>;
+  return typeof mediaType === 'string' && typeof digest === 'string' && isDigest(digest)
+    && typeof size === 'number' && Number.isSafeInteger(size) && size >= 0
+    && (artifactType === undefined || typeof artifactType === 'string')
+    && (annotations === undefined || isStringMap(annotations));
+}
+
+function isStringMap(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    && Object.values(value).every((entry) => typeof entry === 'string');
 }

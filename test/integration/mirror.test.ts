@@ -240,3 +240,45 @@ describe('tag listing through the proxy', () => {
     assert.ok(listed.tags.includes(referrersTag(subject.digest)));
   });
 });
+
+describe('while Redis is unreachable', () => {
+  it('the referrers API answers from the referrers tag, and says so', async () => {
+    const subject = await pushSubject(env.url, 'mirror/degraded');
+    const sbom = artifactManifest({ subject, artifactType: 'application/spdx+json' });
+    const signature = artifactManifest({ subject, artifactType: 'a/sig' });
+    await pushReferrer(env.url, 'mirror/degraded', sbom);
+    await pushReferrer(env.url, 'mirror/degraded', signature);
+    await waitForMirror('mirror/degraded', subject.digest);
+    const healthy = await (await fetch(`${env.url}/v2/mirror/degraded/referrers/${subject.digest}`))
+      .text();
+
+    env.redis.kill('SIGKILL');
+    try {
+      const base = `${env.url}/v2/mirror/degraded/referrers`;
+      const degraded = await fetch(`${base}/${subject.digest}`);
+      assert.equal(degraded.status, 200);
+      assert.equal(degraded.headers.get('referrers-proxy-source'), 'mirror');
+      assert.equal(await degraded.text(), healthy);
+
+      const filtered = await fetch(`${base}/${subject.digest}?artifactType=a/sig`);
+      const body = await filtered.json() as { manifests: Descriptor[] };
+      assert.equal(filtered.headers.get('oci-filters-applied'), 'artifactType');
+      assert.deepEqual(body.manifests.map((m) => m.digest), [signature.manifest.digest]);
+
+      const unknown = await fetch(`${base}/sha256:${'9'.repeat(64)}`);
+      assert.equal(unknown.status, 200);
+      assert.deepEqual(await unknown.json(), { schemaVersion: 2, mediaType: INDEX, manifests: [] });
+    } finally {
+      await env.redis.restart();
+    }
+    await waitUntilReady();
+  });
+});
+
+async function waitUntilReady(): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if ((await fetch(`${env.url}/readyz`)).status === 200) return;
+    await sleep(100);
+  }
+  throw new Error('proxy did not become ready again');
+}
