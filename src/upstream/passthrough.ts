@@ -4,7 +4,7 @@
 
 import { Agent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import httpProxy from 'http-proxy';
 import { UpstreamUnavailableError } from '../errors.js';
 import { forwardedHeaders, publicOrigin, rebaseResponseUrls } from '../http/headers.js';
@@ -12,6 +12,7 @@ import { forwardedHeaders, publicOrigin, rebaseResponseUrls } from '../http/head
 interface InFlight {
   readonly clientOrigin: string;
   readonly onUpstreamStatus: (status: number) => void;
+  upstreamRequest?: ClientRequest;
 }
 
 export class PassThrough {
@@ -39,6 +40,8 @@ export class PassThrough {
       for (const [name, value] of Object.entries(forwardedHeaders(req))) {
         proxyReq.setHeader(name, value);
       }
+      const flight = this.#inFlight.get(req);
+      if (flight !== undefined) flight.upstreamRequest = proxyReq;
     });
     this.#proxy.on('proxyRes', (proxyRes, req) => this.#onResponse(proxyRes, req));
   }
@@ -60,12 +63,19 @@ export class PassThrough {
     res: ServerResponse,
     onUpstreamStatus: (status: number) => void,
   ): Promise<UpstreamUnavailableError | undefined> {
-    this.#inFlight.set(req, { clientOrigin: publicOrigin(req), onUpstreamStatus });
+    const flight: InFlight = { clientOrigin: publicOrigin(req), onUpstreamStatus };
+    this.#inFlight.set(req, flight);
 
     return new Promise((resolve) => {
       const done = (error?: UpstreamUnavailableError): void => resolve(error);
 
-      res.once('close', () => done());
+      res.once('close', () => {
+        // A client that leaves mid-download must free the upstream socket: http-proxy only
+        // aborts on the request's 'aborted' event, which Node no longer emits once the
+        // request body is complete, so each abandoned download held a pooled socket forever.
+        if (!res.writableFinished) flight.upstreamRequest?.destroy();
+        done();
+      });
       this.#proxy.web(req, res, {}, (cause) => {
         if (res.headersSent) {
           res.destroy(); // mid-body failure: the client must see a broken transfer, not a short one

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -143,5 +144,48 @@ describe('a slow transfer', () => {
     const stall = { everyBytes: 4 * MiB, ms: 2500 };
     const digest = await uploadBlob('stream/slow', 12 * MiB, stall);
     assert.equal(await downloadDigest('stream/slow', digest, 2500), digest);
+  });
+});
+
+/** Established TCP connections to a local port, from /proc/net/tcp (state 01). */
+async function connectionsTo(port: number): Promise<number> {
+  const table = await readFile('/proc/net/tcp', 'utf8');
+  const remotePort = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  return table.split('\n').filter((row) => {
+    const fields = row.trim().split(/\s+/);
+    return fields[2]?.endsWith(remotePort) === true && fields[3] === '01';
+  }).length;
+}
+
+/** Starts a download through the proxy and drops the connection after the first chunk. */
+function abortedDownload(path: string): Promise<void> {
+  return new Promise((resolve) => {
+    const req = httpRequest(`${proxyUrl}${path}`, { agent: false }, (res) => {
+      res.once('data', () => {
+        req.destroy();
+        resolve();
+      });
+      res.once('end', resolve);
+    });
+    req.once('error', () => resolve());
+    req.end();
+  });
+}
+
+describe('clients that abandon downloads', () => {
+  // Regression: each abandoned download kept its upstream socket, until the pool's 256 sockets
+  // were all held and every pass-through request hung.
+  it('free their upstream connection', async () => {
+    const digest = await uploadBlob('stream/abandoned', 8 * MiB);
+    const path = `/v2/stream/abandoned/blobs/${digest}`;
+    for (let round = 0; round < 60; round++) await abortedDownload(path);
+
+    let open = Number.POSITIVE_INFINITY;
+    for (let attempt = 0; attempt < 50 && open >= 20; attempt++) {
+      await sleep(100);
+      open = await connectionsTo(registry.port);
+    }
+    assert.ok(open < 20, `${open} connections to the registry still open after 60 aborts`);
+    assert.equal(await downloadDigest('stream/abandoned', digest), digest);
   });
 });
