@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { describeConfig, type Config } from './config.js';
 import { createApp } from './http/app.js';
+import { DigestLocks } from './index-store/digest-lock.js';
 import { ChangeJournal } from './index-store/journal.js';
 import { ReferrersIndex } from './index-store/referrers-index.js';
 import { createLogger, type Logger } from './log.js';
@@ -59,7 +60,9 @@ export async function startServer(
   });
   recovery.start();
   mirror.start();
-  const app = createApp({ config, index, journal, mirror, upstream, passThrough }, logger);
+  const locks = new DigestLocks(redis);
+  const app = createApp({ config, index, journal, locks, mirror, upstream, passThrough },
+    logger);
   const server = createServer(
     // No request timeout: a 10 GiB layer upload may take hours (Node's default cuts at 300 s).
     { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 },

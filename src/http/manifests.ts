@@ -40,20 +40,18 @@ export async function putManifest(ctx: ProxyContext, deps: Dependencies): Promis
     ? undefined
     : readReferrer(body, ctx.get('content-type'), digest);
 
-  if (referrer === undefined) {
+  if (referrer === undefined) return forwardAndRelay(ctx, deps, body);
+
+  const { repository } = target;
+  await deps.locks.withLock(repository, referrer.descriptor.digest, async () => {
+    // If the exchange breaks, the upstream may or may not have stored the manifest: the
+    // journal entry stays, and recovery asks the upstream later.
+    await deps.journal.record({ op: 'add', repository, referrer, since: Date.now() });
     const response = await forward(ctx, deps, body);
     ctx.state.upstreamStatus = response.status;
-    return relay(ctx, response, deps.upstream.origin.origin);
-  }
-
-  // If the exchange breaks, the upstream may or may not have stored the manifest: the journal
-  // entry stays, and recovery asks the upstream later.
-  const { repository } = target;
-  await deps.journal.record({ op: 'add', repository, referrer, since: Date.now() });
-  const response = await forward(ctx, deps, body);
-  ctx.state.upstreamStatus = response.status;
-  await settlePush(ctx, deps, repository, referrer, response);
-  relay(ctx, response, deps.upstream.origin.origin);
+    await settlePush(ctx, deps, repository, referrer, response);
+    relay(ctx, response, deps.upstream.origin.origin);
+  });
 }
 
 /** Indexes an accepted referrer (then, and only then, OCI-Subject), or clears the journal. */
@@ -103,29 +101,51 @@ function accepted(response: UpstreamResponse, referrer: Referrer): boolean {
 
 export async function deleteManifest(ctx: ProxyContext, deps: Dependencies): Promise<void> {
   const { repository, reference } = manifestTarget(ctx);
-  const subject = reference.kind === 'digest'
-    ? await deps.index.subjectOf(repository, reference.digest)
-    : undefined;
-  if (reference.kind === 'tag' || subject === undefined) {
+  if (reference.kind === 'tag') return forwardAndRelay(ctx, deps);
+
+  // Locked even when nothing is indexed yet: a push of this digest may be on its way.
+  const { digest } = reference;
+  await deps.locks.withLock(repository, digest, async () => {
+    const subject = await deps.index.subjectOf(repository, digest);
+    if (subject === undefined) return forwardAndRelay(ctx, deps);
+
+    await deps.journal.record({ op: 'remove', repository, digest, since: Date.now() });
     const response = await forward(ctx, deps);
     ctx.state.upstreamStatus = response.status;
-    return relay(ctx, response, deps.upstream.origin.origin);
-  }
+    await settleDelete(ctx, deps, repository, digest, subject, response.status);
+    relay(ctx, response, deps.upstream.origin.origin);
+  });
+}
 
-  const { digest } = reference;
-  await deps.journal.record({ op: 'remove', repository, digest, since: Date.now() });
-  const response = await forward(ctx, deps);
-  ctx.state.upstreamStatus = response.status;
-
-  // Only a 202 proves the manifest is gone: a registry may answer 404 to hide a repository
-  // from a caller, who must not be able to empty the index that way.
-  if (response.status === 202) {
-    await deps.index.remove(repository, digest);
-    deps.mirror.kick();
-    ctx.state.subject = subject;
-  } else {
+/**
+ * Only a 202 proves the manifest is gone: a registry may answer 404 to hide a repository from
+ * a caller, who must not be able to empty the index that way.
+ */
+async function settleDelete(
+  ctx: ProxyContext,
+  deps: Dependencies,
+  repository: string,
+  digest: string,
+  subject: string,
+  status: number,
+): Promise<void> {
+  if (status !== 202) {
     await deps.journal.clear(repository, 'remove', digest).catch(() => undefined);
+    return;
   }
+
+  await deps.index.remove(repository, digest);
+  deps.mirror.kick();
+  ctx.state.subject = subject;
+}
+
+async function forwardAndRelay(
+  ctx: ProxyContext,
+  deps: Dependencies,
+  body?: Buffer,
+): Promise<void> {
+  const response = await forward(ctx, deps, body);
+  ctx.state.upstreamStatus = response.status;
   relay(ctx, response, deps.upstream.origin.origin);
 }
 

@@ -1,5 +1,6 @@
 // What one request carries between middlewares: its route, and what the log line reports.
 
+import type { DigestLocks } from '../index-store/digest-lock.js';
 import type { ChangeJournal } from '../index-store/journal.js';
 import type { ReferrersIndex } from '../index-store/referrers-index.js';
 import type { Config } from '../config.js';
@@ -20,6 +21,7 @@ export interface Dependencies {
   readonly config: Config;
   readonly index: ReferrersIndex;
   readonly journal: ChangeJournal;
+  readonly locks: DigestLocks;
   /** Told after every index change, so the registry's mirror follows soon. */
   readonly mirror: { kick(): void };
   readonly upstream: UpstreamClient;

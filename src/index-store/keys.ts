@@ -62,3 +62,8 @@ export function mirrorWrittenKey(repository: string): string {
 export function pinnedKey(repository: string, subject: string): string {
   return `${PREFIX}:{${repository}}:pinned:${subject}`;
 }
+
+/** Lock serializing pushes and deletes of one manifest digest across proxy processes. */
+export function digestLockKey(repository: string, digest: string): string {
+  return `${PREFIX}:{${repository}}:digest-lock:${digest}`;
+}

@@ -163,6 +163,35 @@ describe('two proxies sharing one Redis', () => {
   });
 });
 
+describe('a push and a delete of the same referrer racing', () => {
+  // Regression: the delete reached the registry between the push's acceptance and its index
+  // write, so the referrer stayed listed after the registry had deleted it.
+  it('end with the listing agreeing with the registry', async () => {
+    const second = await env.startAnotherProxy();
+    const subject = await pushSubject(env.url, 'mirror/pushdelete');
+    const artifacts = Array.from({ length: 30 }, () =>
+      artifactManifest({ subject, artifactType: 'a/sig' }));
+    for (const artifact of artifacts) {
+      for (const blob of artifact.blobs) await pushBlob(env.url, 'mirror/pushdelete', blob);
+    }
+
+    await Promise.all(artifacts.flatMap((artifact) => [
+      pushManifest(env.url, 'mirror/pushdelete', artifact.manifest.digest, artifact.manifest),
+      deleteManifest(second.url, 'mirror/pushdelete', artifact.manifest.digest),
+    ]));
+
+    const held: string[] = [];
+    for (const artifact of artifacts) {
+      const stored = await getManifest(env.registry.url, 'mirror/pushdelete',
+        artifact.manifest.digest);
+      if (stored.status === 200) held.push(artifact.manifest.digest);
+    }
+    const api = await (await fetch(`${env.url}/v2/mirror/pushdelete/referrers/${subject.digest}`))
+      .json() as { manifests: Descriptor[] };
+    assert.deepEqual(api.manifests.map((m) => m.digest).sort(), held.sort());
+  });
+});
+
 describe('settings', () => {
   it('--mirror off and --pin-referrers off write no tags', async () => {
     const quiet = await startProxyEnv({ ...FAST_MIRROR,
