@@ -12,6 +12,8 @@ export interface Config {
   readonly maxManifestBytes: number;
   /** Size bound of one referrers response page; past it the answer is paginated with Link. */
   readonly referrersPageBytes: number;
+  /** Time a client has to send a whole manifest body, in milliseconds. */
+  readonly manifestBodyTimeoutMs: number;
   /** The proxy's own upstream credentials, for background work only. */
   readonly upstreamCredentials: { readonly username: string; readonly password: string }
     | undefined;
@@ -65,6 +67,10 @@ export const SETTINGS = {
     flag: '--referrers-page-bytes', env: 'REFERRERS_PAGE_BYTES',
     fallback: String(4 * 1024 * 1024),
     help: 'size bound of one referrers response page, in bytes',
+  },
+  manifestBodyTimeout: {
+    flag: '--manifest-body-timeout', env: 'MANIFEST_BODY_TIMEOUT', fallback: '60',
+    help: 'seconds a client has to send a whole manifest body (408 after)',
   },
   upstreamUsername: {
     flag: '--upstream-username', env: 'UPSTREAM_USERNAME',
@@ -137,12 +143,22 @@ export function parseConfig(raw: RawSettings): Config {
     upstream, listenHost, listenPort, redisUrl, logLevel,
     maxManifestBytes: parseByteCount(value('maxManifestBytes'), label('maxManifestBytes')),
     referrersPageBytes: parseByteCount(value('referrersPageBytes'), label('referrersPageBytes')),
+    manifestBodyTimeoutMs: parseSeconds(value('manifestBodyTimeout'),
+      label('manifestBodyTimeout')) * 1000,
     upstreamCredentials: parseCredentials(raw.upstreamUsername, raw.upstreamPassword,
       label('upstreamUsername'), label('upstreamPassword')),
     mirror: parseSwitch(value('mirror'), label('mirror')),
     pinReferrers: parseSwitch(value('pinReferrers'), label('pinReferrers')),
     showInternalTags: parseSwitch(value('showInternalTags'), label('showInternalTags')),
   });
+}
+
+function parseSeconds(text: string, setting: string): number {
+  const seconds = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || seconds <= 0 || seconds > 3600) {
+    throw new ConfigError(setting, `"${text}" is not a number of seconds between 0 and 3600`);
+  }
+  return seconds;
 }
 
 function parseSwitch(text: string, setting: string): boolean {
@@ -238,6 +254,7 @@ export function describeConfig(config: Config): Record<string, string | number> 
     logLevel: config.logLevel,
     maxManifestBytes: config.maxManifestBytes,
     referrersPageBytes: config.referrersPageBytes,
+    manifestBodyTimeoutSeconds: config.manifestBodyTimeoutMs / 1000,
     upstreamUser: config.upstreamCredentials?.username ?? '(none)',
     mirror: config.mirror ? 'on' : 'off',
     pinReferrers: config.pinReferrers ? 'on' : 'off',
@@ -245,9 +262,11 @@ export function describeConfig(config: Config): Record<string, string | number> 
   };
 }
 
+/** Masks a password in the user info and in the query (ioredis reads ?password= too). */
 function redactUrlPassword(text: string): string {
   const url = new URL(text);
   if (url.password !== '') url.password = '***';
+  if (url.searchParams.has('password')) url.searchParams.set('password', '***');
   return url.toString();
 }
 

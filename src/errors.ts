@@ -11,6 +11,8 @@ export type ErrorCode =
   | 'RP_ERR_INDEX_UNAVAILABLE'
   | 'RP_ERR_UPSTREAM_UNAVAILABLE'
   | 'RP_ERR_PAGINATION_INVALID'
+  | 'RP_ERR_PATH_INVALID'
+  | 'RP_ERR_BODY_TIMEOUT'
   | 'RP_ERR_UPSTREAM_INVALID';
 
 export abstract class ProxyError extends Error {
@@ -137,5 +139,36 @@ export class UpstreamInvalidError extends ProxyError {
 
   get detail() {
     return { path: this.path, reason: this.reason };
+  }
+}
+
+/**
+ * A /v2/ path the proxy cannot route the way the registry would: percent-escapes. Registry
+ * 2.8 decodes them before routing, so `/v2/r/%6danifests/x` would reach the manifest handler
+ * past the proxy's interception; no valid name, reference or digest needs an escape.
+ */
+export class PathInvalidError extends ProxyError {
+  override readonly name = 'PathInvalidError';
+  readonly code = 'RP_ERR_PATH_INVALID';
+
+  constructor(readonly path: string) {
+    super('percent-encoded characters are not accepted in /v2/ paths');
+  }
+
+  get detail() {
+    return { path: this.path.slice(0, 300) };
+  }
+}
+
+export class BodyTimeoutError extends ProxyError {
+  override readonly name = 'BodyTimeoutError';
+  readonly code = 'RP_ERR_BODY_TIMEOUT';
+
+  constructor(readonly timeoutMs: number) {
+    super(`manifest body not received within ${timeoutMs / 1000} s`);
+  }
+
+  get detail() {
+    return { timeoutSeconds: this.timeoutMs / 1000 };
   }
 }

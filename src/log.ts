@@ -13,6 +13,11 @@ export const REDACTED_PATHS = [
   'res.headers["set-cookie"]',
   'headers.authorization',
   'headers.cookie',
+  // ioredis attaches the failed command to its errors, AUTH and its password included.
+  'err.command',
+  'err.cause.command',
+  'err.cause.cause.command',
+  'err.previousErrors',
 ];
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {

@@ -14,6 +14,7 @@ import {
   mirrorWrittenKey,
   pinnedKey,
 } from './index-store/keys.js';
+import type { DigestLocks } from './index-store/digest-lock.js';
 import type { ReferrersIndex } from './index-store/referrers-index.js';
 import type { Logger } from './log.js';
 import { computeDigest } from './oci/digest.js';
@@ -50,6 +51,7 @@ export class MirrorWorker {
   constructor(
     private readonly redis: Redis,
     private readonly index: ReferrersIndex,
+    private readonly locks: DigestLocks,
     private readonly upstream: OwnUpstream,
     private readonly logger: Logger,
     private readonly options: MirrorOptions,
@@ -193,8 +195,19 @@ export class MirrorWorker {
     }
   }
 
-  /** Tags the referrer's own bytes under its pin tag. */
+  /**
+   * Tags the referrer's own bytes under its pin tag, holding the digest's lock and only while
+   * it is still indexed: a pin PUT after a concurrent delete would store the deleted referrer
+   * again.
+   */
   async #pin(repository: string, digest: string): Promise<void> {
+    await this.locks.withLock(repository, digest, async () => {
+      if (await this.index.subjectOf(repository, digest) === undefined) return;
+      await this.#putPin(repository, digest);
+    });
+  }
+
+  async #putPin(repository: string, digest: string): Promise<void> {
     const accept = { accept: `${OCI_MANIFEST}, ${OCI_INDEX}` };
     const manifest = await this.upstream.send('GET', `/v2/${repository}/manifests/${digest}`,
       accept);

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { describeConfig, type Config } from './config.js';
 import { createApp } from './http/app.js';
+import { answerClientError } from './http/client-errors.js';
 import { DigestLocks } from './index-store/digest-lock.js';
 import { ChangeJournal } from './index-store/journal.js';
 import { ReferrersIndex } from './index-store/referrers-index.js';
@@ -55,12 +56,12 @@ export async function startServer(
   const own = new OwnUpstream(upstream, config.upstreamCredentials);
   const recovery = new PendingRecovery(index, journal, own, logger,
     options.recovery ?? RECOVERY);
-  const mirror = new MirrorWorker(redis, index, own, logger, {
+  const locks = new DigestLocks(redis);
+  const mirror = new MirrorWorker(redis, index, locks, own, logger, {
     mirror: config.mirror, pins: config.pinReferrers, ...(options.mirror ?? MIRROR),
   });
   recovery.start();
   mirror.start();
-  const locks = new DigestLocks(redis);
   const app = createApp({ config, index, journal, locks, mirror, upstream, passThrough },
     logger);
   const server = createServer(
@@ -68,6 +69,7 @@ export async function startServer(
     { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 },
     app.callback(),
   );
+  server.on('clientError', answerClientError(logger));
   await listen(server, config.listenHost, config.listenPort);
 
   const url = serverUrl(server);
@@ -106,10 +108,11 @@ function reportRedisState(redis: Redis, logger: Logger): void {
     up = true;
     logger.info('redis connected');
   });
-  redis.on('error', (error: Error) => {
+  redis.on('error', (error: Error & { code?: string }) => {
     if (!up) return;
     up = false;
-    logger.warn({ err: error }, 'redis connection lost');
+    // Message and code only: ioredis errors can carry the AUTH command and its password.
+    logger.warn({ err: { message: error.message, code: error.code } }, 'redis connection lost');
   });
 }
 

@@ -2,7 +2,7 @@
 // listening (server.ts) so tests can drive it on any socket.
 
 import Koa from 'koa';
-import { ProxyError } from '../errors.js';
+import { PathInvalidError, ProxyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { ociErrorBody, errorResponse, internalErrorResponse } from './errors.js';
 import { accessLog } from './access-log.js';
@@ -17,6 +17,9 @@ export function createApp(deps: Dependencies, logger: Logger): Koa<RequestState>
   app.silent = true; // every error is rendered and logged by our own middleware
 
   app.use(async (ctx, next) => {
+    // An absolute-form request line (RFC 9112 §3.2.2) would be forwarded as it came, user
+    // info included; the upstream gets origin-form like any other request.
+    if (!ctx.url.startsWith('/')) ctx.url = ctx.path + ctx.search;
     ctx.state.route = classifyRoute(ctx.method, ctx.path);
     ctx.state.upstreamStatus = undefined;
     ctx.state.subject = undefined;
@@ -24,7 +27,12 @@ export function createApp(deps: Dependencies, logger: Logger): Koa<RequestState>
   });
   app.use(accessLog(logger));
   app.use(renderErrors);
-  app.use((ctx) => dispatch(ctx, deps));
+  app.use((ctx) => {
+    if (ctx.path.startsWith('/v2/') && ctx.path.includes('%')) {
+      throw new PathInvalidError(ctx.path);
+    }
+    return dispatch(ctx, deps);
+  });
   return app;
 }
 

@@ -15,26 +15,33 @@ const REFUSAL_CODES: Readonly<Record<number, string>> = {
   429: 'TOOMANYREQUESTS',
 };
 
+/**
+ * The access check asks for a tag that normally does not exist: the registry checks the
+ * caller's pull access before looking, and answers 404 when it let them look. Asking for the
+ * subject digest instead made registry 2.8 answer 500 for digests of algorithms it does not
+ * know, which the spec still allows in a referrers query.
+ */
+const PROBE_TAG = '_rp.access-check';
+
 /** Headers of the registry's refusal that the client needs to act on it. */
 const RELAYED_HEADERS = ['www-authenticate', 'retry-after'];
 
 /**
  * True when the caller may pull from the repository. Otherwise the refusal has been written
  * to ctx and the caller must return. 404 counts as allowed: the registry let the caller look
- * and found nothing, and the referrers API answers an empty list then.
+ * and found nothing there.
  */
 export async function mayPull(
   ctx: ProxyContext,
   deps: Dependencies,
   repository: string,
-  digest: string,
 ): Promise<boolean> {
   const headers = {
     ...withoutHopByHop(ctx.req.headers),
     ...forwardedHeaders(ctx.req),
     accept: `${OCI_MANIFEST}, ${OCI_INDEX}`,
   };
-  const response = await deps.upstream.send('HEAD', `/v2/${repository}/manifests/${digest}`,
+  const response = await deps.upstream.send('HEAD', `/v2/${repository}/manifests/${PROBE_TAG}`,
     headers);
   ctx.state.upstreamStatus = response.status;
 
@@ -42,7 +49,9 @@ export async function mayPull(
 
   // Anything but a clear yes is a no: an unexpected answer must not open the index.
   const code = REFUSAL_CODES[response.status];
-  if (code === undefined) throw new UpstreamUnavailableError('HEAD', `/v2/${repository}/manifests`);
+  if (code === undefined) {
+    throw new UpstreamUnavailableError('HEAD', `/v2/${repository}/manifests`);
+  }
 
   ctx.status = response.status;
   for (const name of RELAYED_HEADERS) {

@@ -20,6 +20,8 @@ const WIRE: Readonly<Record<ErrorCode, WireError>> = {
   RP_ERR_UPSTREAM_UNAVAILABLE: { status: 502, ociCode: 'UNAVAILABLE', retryAfter: 5 },
   // distribution's own code for this case; the spec lists none.
   RP_ERR_PAGINATION_INVALID: { status: 400, ociCode: 'PAGINATION_NUMBER_INVALID' },
+  RP_ERR_PATH_INVALID: { status: 400, ociCode: 'NAME_INVALID' },
+  RP_ERR_BODY_TIMEOUT: { status: 408, ociCode: 'MANIFEST_INVALID' },
   RP_ERR_UPSTREAM_INVALID: { status: 502, ociCode: 'UNAVAILABLE' },
 };
 

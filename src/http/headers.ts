@@ -22,10 +22,30 @@ export function withoutHopByHop(headers: IncomingHttpHeaders | HeaderMap): Heade
   return kept;
 }
 
-/** The origin clients reach the proxy at, as an outer load balancer may have told us. */
+// What a forwarded or Host header may hold: a host name or IP literal, and a port.
+const PORT = '(?:6553[0-5]|655[0-2]\\d|65[0-4]\\d\\d|6[0-4]\\d{3}|[1-5]?\\d{1,4})';
+const HOST = new RegExp(`^(?:\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]{1,253})(?::${PORT})?$`);
+
+interface PublicAddress {
+  readonly proto: 'http' | 'https';
+  readonly host: string;
+}
+
+/**
+ * The scheme and host clients reach the proxy at, as an outer load balancer may have told
+ * us. Values that are not a plain scheme or host are ignored rather than trusted or thrown on.
+ */
+function publicAddress(req: IncomingMessage): PublicAddress {
+  const proto = firstValue(req.headers['x-forwarded-proto']);
+  const hosts = [firstValue(req.headers['x-forwarded-host']), req.headers.host];
+  return {
+    proto: proto === 'https' ? 'https' : 'http',
+    host: hosts.find((host) => host !== undefined && HOST.test(host)) ?? 'localhost',
+  };
+}
+
 export function publicOrigin(req: IncomingMessage): string {
-  const proto = firstValue(req.headers['x-forwarded-proto']) ?? 'http';
-  const host = firstValue(req.headers['x-forwarded-host']) ?? req.headers.host ?? 'localhost';
+  const { proto, host } = publicAddress(req);
   return `${proto}://${host}`;
 }
 
@@ -35,17 +55,13 @@ function firstValue(header: string | string[] | undefined): string | undefined {
   return first === undefined || first === '' ? undefined : first;
 }
 
-/** X-Forwarded-* for the upstream, so the URLs it builds already name the proxy. */
+/** X-Forwarded-* for the upstream, one value each, so the URLs it builds name the proxy. */
 export function forwardedHeaders(req: IncomingMessage): HeaderMap {
   const forwardedFor = [req.headers['x-forwarded-for'], req.socket.remoteAddress]
     .filter((part) => part !== undefined && part !== '')
     .join(', ');
-  const origin = new URL(publicOrigin(req));
-  return {
-    'x-forwarded-for': forwardedFor,
-    'x-forwarded-proto': origin.protocol.slice(0, -1),
-    'x-forwarded-host': origin.host,
-  };
+  const { proto, host } = publicAddress(req);
+  return { 'x-forwarded-for': forwardedFor, 'x-forwarded-proto': proto, 'x-forwarded-host': host };
 }
 
 /** An absolute URL on the upstream origin, moved onto the proxy's public origin. */

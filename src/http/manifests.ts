@@ -33,7 +33,8 @@ export function manifestTarget(ctx: ProxyContext): ManifestTarget {
 
 export async function putManifest(ctx: ProxyContext, deps: Dependencies): Promise<void> {
   const target = manifestTarget(ctx);
-  const body = await readBodyCapped(ctx.req, deps.config.maxManifestBytes);
+  const { maxManifestBytes, manifestBodyTimeoutMs } = deps.config;
+  const body = await readBodyCapped(ctx.req, maxManifestBytes, manifestBodyTimeoutMs);
 
   const digest = referrerDigest(target.reference, body);
   const referrer = digest === undefined

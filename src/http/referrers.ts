@@ -30,7 +30,7 @@ export async function listReferrers(ctx: ProxyContext, deps: Dependencies): Prom
   const subject = ctx.state.route.reference ?? '';
   if (!isRepositoryName(repository)) throw new NameInvalidError(repository);
   if (!isDigest(subject)) throw new DigestInvalidError(subject);
-  if (!(await mayPull(ctx, deps, repository, subject))) return;
+  if (!(await mayPull(ctx, deps, repository))) return;
 
   const query = parseReferrersQuery(ctx.querystring);
   const bound = deps.config.referrersPageBytes;

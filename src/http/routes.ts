@@ -16,7 +16,9 @@ export interface Route {
 }
 
 const MANIFEST = /^\/v2\/(.+)\/manifests\/([^/]+)$/;
-const REFERRERS = /^\/v2\/(.+)\/referrers\/([^/]+)$/;
+// An empty digest or a trailing slash is still a referrers request, answered 400, not passed
+// on to a registry whose 404 would tell clients the API is missing.
+const REFERRERS = /^\/v2\/(.+)\/referrers\/([^/]*\/?)$/;
 const BLOB = /^\/v2\/(.+)\/blobs\/([^/]+)$/;
 const UPLOAD = /^\/v2\/(.+)\/blobs\/uploads\/?([^/]*)$/;
 const TAGS = /^\/v2\/(.+)\/tags\/list$/;

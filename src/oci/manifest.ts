@@ -25,7 +25,8 @@ type JsonObject = Record<string, unknown>;
  * Decides whether a pushed manifest is a referrer. Returns undefined for manifests without
  * `subject`, and for kinds that do not define `subject` (Docker schema 2), which the spec says
  * to ignore as unknown fields. Throws ManifestInvalidError for an OCI manifest or index whose
- * JSON or `subject` is broken: the upstream would store it and the proxy could not list it.
+ * JSON, schemaVersion or `subject` is broken: the upstream would store it (or fail with a 500)
+ * and the proxy could not list it.
  */
 export function readReferrer(
   bytes: Uint8Array,
@@ -34,6 +35,10 @@ export function readReferrer(
 ): Referrer | undefined {
   const declared = baseMediaType(contentType);
   const json = parseJsonObject(bytes, isReferrerMediaType(declared));
+  // Registry 2.8 answers 500 to an OCI manifest without schemaVersion 2; refuse it as a 400.
+  if (json !== undefined && isReferrerMediaType(declared) && json.schemaVersion !== 2) {
+    throw new ManifestInvalidError('schemaVersion must be 2');
+  }
   if (json === undefined || json.subject === undefined) return undefined;
 
   const mediaType = referrerKind(declared, json);

@@ -52,7 +52,18 @@ describe('settings', () => {
   });
 
   it('never shows a Redis password in the effective settings', () => {
-    const config = load(['--upstream', 'http://reg', '--redis', 'redis://:s3cret@r:6379/0']);
-    assert.doesNotMatch(JSON.stringify(describeConfig(config)), /s3cret/);
+    for (const redis of ['redis://:s3cret@r:6379/0', 'redis://r:6379/?password=s3cret']) {
+      const config = load(['--upstream', 'http://reg', '--redis', redis]);
+      assert.doesNotMatch(JSON.stringify(describeConfig(config)), /s3cret/);
+    }
+  });
+
+  it('never shows the upstream password, only the user', () => {
+    const config = load(['--upstream', 'http://reg', '--upstream-username', 'bot'],
+      { UPSTREAM_PASSWORD: 'hunter2' });
+    assert.deepEqual(config.upstreamCredentials, { username: 'bot', password: 'hunter2' });
+    const described = JSON.stringify(describeConfig(config));
+    assert.doesNotMatch(described, /hunter2/);
+    assert.match(described, /"upstreamUser":"bot"/);
   });
 });
