@@ -123,9 +123,17 @@ export class MirrorWorker {
   }
 
   async #sync(repository: string, subject: string): Promise<void> {
-    const entries = await this.index.all(repository, subject);
-    if (this.options.mirror) await this.#writeReferrersTag(repository, subject, entries);
-    if (this.options.pins) await this.#reconcilePins(repository, subject, entries);
+    const everything = { artifactTypes: [], last: undefined };
+    const page = await this.index.page(repository, subject, everything, MAX_MIRROR_BYTES);
+    const complete = page.continueAfter === undefined;
+    if (this.options.mirror && complete) {
+      await this.#writeReferrersTag(repository, subject, page.entries);
+    } else if (this.options.mirror) {
+      this.logger.warn({ repository, subject },
+        'referrers index too large for a mirror tag (4 MiB); tag left as it was');
+    }
+    // Pins beyond the first 4 MiB of descriptors wait until the list shrinks.
+    if (this.options.pins) await this.#reconcilePins(repository, subject, page.entries, complete);
   }
 
   async #writeReferrersTag(
@@ -134,11 +142,6 @@ export class MirrorWorker {
     entries: readonly StoredDescriptor[],
   ): Promise<void> {
     const body = Buffer.from(renderIndex(entries));
-    if (body.length > MAX_MIRROR_BYTES) {
-      this.logger.warn({ repository, subject, bytes: body.length },
-        'referrers index too large for a mirror tag; tag left as it was');
-      return;
-    }
 
     const digest = computeDigest(body);
     const written = await this.redis.hget(mirrorWrittenKey(repository), subject);
@@ -178,6 +181,7 @@ export class MirrorWorker {
     repository: string,
     subject: string,
     entries: readonly StoredDescriptor[],
+    complete: boolean,
   ): Promise<void> {
     const key = pinnedKey(repository, subject);
     const pinned = new Set(await this.redis.smembers(key));
@@ -189,7 +193,7 @@ export class MirrorWorker {
       await this.redis.sadd(key, digest);
     }
     for (const digest of pinned) {
-      if (listed.has(digest)) continue;
+      if (listed.has(digest) || !complete) continue;
       await this.#unpin(repository, digest);
       await this.redis.srem(key, digest);
     }

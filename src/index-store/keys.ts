@@ -67,3 +67,8 @@ export function pinnedKey(repository: string, subject: string): string {
 export function digestLockKey(repository: string, digest: string): string {
   return `${PREFIX}:{${repository}}:digest-lock:${digest}`;
 }
+
+/** Hash: referrer digest → artifactType ("" for none), so filters need not read descriptors. */
+export function artifactTypesKey(repository: string): string {
+  return `${PREFIX}:{${repository}}:artifact-types`;
+}

@@ -4,16 +4,15 @@
 import type { Redis } from 'ioredis';
 import type { Referrer } from '../oci/manifest.js';
 import {
-  PageBuilder,
+  PageBudget,
   fromStoredJson,
-  matchesFilter,
   toStoredDescriptor,
   type ReferrersQuery,
   type StoredDescriptor,
 } from '../oci/referrers.js';
 import { execAll, guard } from './guard.js';
 import {
-  descriptorsKey, journalField, mirrorDirtyKey, mirrorRepositoriesKey, pendingKey, referrersKey,
+  artifactTypesKey, descriptorsKey, journalField, mirrorDirtyKey, mirrorRepositoriesKey, pendingKey, referrersKey,
   subjectsKey,
 } from './keys.js';
 
@@ -42,6 +41,7 @@ export class ReferrersIndex {
         .multi()
         .zadd(referrersKey(repository, subject), 0, descriptor.digest)
         .hset(descriptorsKey(repository), descriptor.digest, stored.json)
+        .hset(artifactTypesKey(repository), descriptor.digest, descriptor.artifactType ?? '')
         .hset(subjectsKey(repository), descriptor.digest, subject)
         .sadd(mirrorDirtyKey(repository), subject)
         .hdel(pendingKey(repository), journalField('add', descriptor.digest))),
@@ -68,6 +68,7 @@ export class ReferrersIndex {
       transaction
         .zrem(referrersKey(repository, subject), digest)
         .hdel(descriptorsKey(repository), digest)
+        .hdel(artifactTypesKey(repository), digest)
         .hdel(subjectsKey(repository), digest)
         .sadd(mirrorDirtyKey(repository), subject);
     }
@@ -75,16 +76,6 @@ export class ReferrersIndex {
     await guard('index remove', () => execAll(transaction));
     if (subject !== undefined) await this.#listDirtyRepository(repository);
     return subject;
-  }
-
-  /**
-   * Every referrer of a subject, for the mirror (an unbounded page). The mirror tag holds
-   * them all in one index, as the referrers tag schema requires.
-   */
-  async all(repository: string, subject: string): Promise<StoredDescriptor[]> {
-    const everything = { artifactTypes: [], last: undefined };
-    const page = await this.page(repository, subject, everything, Number.POSITIVE_INFINITY);
-    return [...page.entries];
   }
 
   /**
@@ -96,49 +87,68 @@ export class ReferrersIndex {
     await guard('index add', () => this.redis.sadd(mirrorRepositoriesKey(), repository));
   }
 
-  /** One page of the referrers of `subject`, in digest order, filtered and size-bounded. */
+  /**
+   * One page of the referrers of `subject`, in digest order, filtered and size-bounded.
+   * Entries are admitted by their stored size before they are read, so a page never reads
+   * more descriptors than it sends (a descriptor may carry megabytes of annotations).
+   */
   async page(
     repository: string,
     subject: string,
     query: ReferrersQuery,
     boundBytes: number,
   ): Promise<ReferrersPage> {
-    const builder = new PageBuilder(boundBytes);
+    const budget = new PageBudget(boundBytes);
+    const entries: StoredDescriptor[] = [];
     let cursor = query.last === undefined ? '-' : `(${query.last}`;
 
     for (;;) {
-      const batch = await this.#readBatch(repository, subject, cursor);
-      for (const entry of batch.entries) {
-        if (matchesFilter(entry, query) && !builder.offer(entry)) {
-          return { entries: builder.entries, continueAfter: builder.entries.at(-1)?.digest };
-        }
-      }
+      const digests = await guard('index read', () =>
+        this.redis.zrangebylex(referrersKey(repository, subject), cursor, '+',
+          'LIMIT', 0, SCAN_BATCH));
+      const candidates = await this.#candidates(repository, digests, query);
+      const admitted = candidates.filter((candidate) => !budget.full
+        && budget.admit(candidate.bytes)).map((candidate) => candidate.digest);
+      entries.push(...await this.#descriptors(repository, admitted));
 
-      if (batch.lastDigest === undefined) {
-        return { entries: builder.entries, continueAfter: undefined };
-      }
-      cursor = `(${batch.lastDigest}`;
+      if (budget.full) return { entries, continueAfter: admitted.at(-1) };
+      if (digests.length < SCAN_BATCH) return { entries, continueAfter: undefined };
+      cursor = `(${digests.at(-1)}`;
     }
   }
 
-  async #readBatch(
+  /** The digests that pass the filter, with their descriptor sizes, in order. */
+  async #candidates(
     repository: string,
-    subject: string,
-    cursor: string,
-  ): Promise<{ entries: StoredDescriptor[]; lastDigest: string | undefined }> {
-    const digests = await guard('index read', () =>
-      this.redis.zrangebylex(referrersKey(repository, subject), cursor, '+',
-        'LIMIT', 0, SCAN_BATCH),
-    );
-    if (digests.length === 0) return { entries: [], lastDigest: undefined };
+    digests: readonly string[],
+    query: ReferrersQuery,
+  ): Promise<{ digest: string; bytes: number }[]> {
+    if (digests.length === 0) return [];
+    const sizes = this.redis.pipeline();
+    for (const digest of digests) sizes.hstrlen(descriptorsKey(repository), digest);
+    const [lengths, types] = await guard('index read', () => Promise.all([
+      sizes.exec(),
+      query.artifactTypes.length === 0
+        ? undefined
+        : this.redis.hmget(artifactTypesKey(repository), ...digests),
+    ]));
 
+    return digests.flatMap((digest, n) => {
+      const bytes = Number(lengths?.[n]?.[1] ?? 0);
+      const type = types?.[n] ?? undefined;
+      const wanted = types === undefined || (type !== null && type !== undefined
+        && query.artifactTypes.includes(type));
+      // 0 bytes: removed since the digests were read.
+      return bytes > 0 && wanted ? [{ digest, bytes }] : [];
+    });
+  }
+
+  async #descriptors(repository: string, digests: readonly string[]): Promise<StoredDescriptor[]> {
+    if (digests.length === 0) return [];
     const jsons = await guard('index read', () =>
-      this.redis.hmget(descriptorsKey(repository), ...digests),
-    );
-    // A referrer removed between the two reads has no descriptor left; it is simply skipped.
-    const entries = jsons.flatMap((json) => (json === null ? [] : [fromStoredJson(json)]));
-    const more = digests.length === SCAN_BATCH;
-    return { entries, lastDigest: more ? digests.at(-1) : undefined };
+      this.redis.hmget(descriptorsKey(repository), ...digests));
+    // A referrer removed between the reads has no descriptor left; it is simply skipped.
+    return jsons.flatMap((json) => (json === null ? [] : [fromStoredJson(json)]));
   }
 
   async ping(): Promise<boolean> {

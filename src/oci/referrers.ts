@@ -79,12 +79,13 @@ export function renderIndex(entries: readonly StoredDescriptor[]): string {
 }
 
 /**
- * Accumulates entries into one page until the next would push the index past `boundBytes`.
- * A page always takes its first entry, however large, so paging always advances.
+ * The byte budget of one page: entries are admitted by their serialized size, before they are
+ * read, until the next would push the index past `boundBytes`. The first entry is always
+ * admitted, however large, so paging always advances.
  */
-export class PageBuilder {
-  readonly entries: StoredDescriptor[] = [];
+export class PageBudget {
   #bytes = EMPTY_INDEX_BYTES;
+  #count = 0;
   #full = false;
 
   constructor(private readonly boundBytes: number) {}
@@ -93,15 +94,15 @@ export class PageBuilder {
     return this.#full;
   }
 
-  /** Adds the entry if it fits; returns false (and marks the page full) when it does not. */
-  offer(entry: StoredDescriptor): boolean {
-    const added = Buffer.byteLength(entry.json) + (this.entries.length === 0 ? 0 : 1);
-    if (this.entries.length > 0 && this.#bytes + added > this.boundBytes) {
+  /** Admits an entry of `entryBytes`; false (and the page is full) when it does not fit. */
+  admit(entryBytes: number): boolean {
+    const added = entryBytes + (this.#count === 0 ? 0 : 1);
+    if (this.#count > 0 && this.#bytes + added > this.boundBytes) {
       this.#full = true;
       return false;
     }
 
-    this.entries.push(entry);
+    this.#count++;
     this.#bytes += added;
     return true;
   }

@@ -100,6 +100,37 @@ describe('pagination past the page size bound', () => {
   });
 });
 
+describe('referrers with large descriptors', () => {
+  // Regression: a page read up to 500 descriptors from Redis before checking the size bound;
+  // with megabytes of annotations each, one query held every referrer in memory.
+  it('are read from Redis no more than the page sends', async () => {
+    const subject = await pushSubject('page/large');
+    for (let i = 0; i < 20; i++) {
+      const annotations = { pad: String(i).repeat(50_000) };
+      await pushReferrer('page/large', artifactManifest({ subject, artifactType: SBOM,
+        annotations }));
+    }
+
+    const redis = new Redis(env.redis.url);
+    try {
+      const before = await redisOutputBytes(redis);
+      const page = await fetch(`${env.url}/v2/page/large/referrers/${subject.digest}`);
+      const body = await page.text();
+      const sent = (await redisOutputBytes(redis)) - before;
+
+      assert.equal((JSON.parse(body) as { manifests: unknown[] }).manifests.length, 1);
+      assert.ok(sent < 4 * Buffer.byteLength(body), `Redis sent ${sent} bytes for one page`);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
+
+async function redisOutputBytes(redis: Redis): Promise<number> {
+  const stats = await redis.info('stats');
+  return Number(/total_net_output_bytes:(\d+)/.exec(stats)?.[1]);
+}
+
 describe('manifest size cap', () => {
   it('refuses an oversized manifest with 413 and an OCI body, forwarding nothing', async () => {
     const subject = await pushSubject('cap/big');

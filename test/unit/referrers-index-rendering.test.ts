@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   EMPTY_INDEX_BYTES,
-  PageBuilder,
+  PageBudget,
   matchesFilter,
   nextPageLink,
   parseReferrersQuery,
@@ -66,23 +66,24 @@ describe('renderIndex', () => {
   });
 });
 
-describe('PageBuilder', () => {
-  it('stops before the entry that would pass the bound, and the page stays within it', () => {
+describe('PageBudget', () => {
+  it('admits entries until the next would pass the bound, keeping the page within it', () => {
     const entries = Array.from({ length: 10 }, (_, i) => entry(i));
-    const bound = EMPTY_INDEX_BYTES + 3 * (entries[0]?.json.length ?? 0) + 2;
-    const page = new PageBuilder(bound);
-    const taken = entries.filter((e) => page.offer(e));
+    const size = entries[0]?.json.length ?? 0;
+    const bound = EMPTY_INDEX_BYTES + 3 * size + 2;
+    const budget = new PageBudget(bound);
+    const admitted = entries.filter((e) => !budget.full && budget.admit(e.json.length));
 
-    assert.equal(page.full, true);
-    assert.ok(taken.length >= 2 && taken.length <= 3, `took ${taken.length}`);
-    assert.ok(Buffer.byteLength(renderIndex(page.entries)) <= bound);
+    assert.equal(budget.full, true);
+    assert.equal(admitted.length, 3);
+    assert.ok(Buffer.byteLength(renderIndex(admitted)) <= bound);
   });
 
-  it('always takes the first entry so that paging advances even past a tiny bound', () => {
-    const page = new PageBuilder(10);
-    assert.equal(page.offer(entry(1)), true);
-    assert.equal(page.offer(entry(2)), false);
-    assert.equal(page.entries.length, 1);
+  it('always admits the first entry so that paging advances even past a tiny bound', () => {
+    const budget = new PageBudget(10);
+    assert.equal(budget.admit(5000), true);
+    assert.equal(budget.admit(1), false);
+    assert.equal(budget.full, true);
   });
 });
 
