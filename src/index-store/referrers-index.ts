@@ -12,8 +12,8 @@ import {
 } from '../oci/referrers.js';
 import { execAll, guard } from './guard.js';
 import {
-  artifactTypesKey, descriptorsKey, journalField, mirrorDirtyKey, mirrorRepositoriesKey, pendingKey, referrersKey,
-  subjectsKey,
+  artifactTypesKey, descriptorsKey, journalField, mirrorDirtyKey, mirrorRepositoriesKey,
+  pendingKey, referrersKey, subjectsKey,
 } from './keys.js';
 
 /** How many referrer digests one round trip reads while filling a page. */
