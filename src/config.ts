@@ -275,5 +275,7 @@ export function usage(): string {
     const fallback = spec.fallback === undefined ? '' : ` (default ${spec.fallback})`;
     return `  ${spec.flag.padEnd(24)} ${spec.env.padEnd(22)} ${spec.help}${fallback}`;
   });
-  return ['usage: referrers-proxy [flags]', '', ...lines].join('\n');
+  return ['usage: referrers-proxy [flags]',
+    '       referrers-proxy reindex [--repository NAME] [--storage-root DIR] [flags]', '',
+    ...lines].join('\n');
 }

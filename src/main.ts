@@ -4,11 +4,16 @@
 
 import { ConfigError, parseConfig, readRawSettings, usage } from './config.js';
 import { createLogger } from './log.js';
+import { reindexCommand } from './reindex-command.js';
 import { startServer } from './server.js';
 
 async function main(argv: string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(`${usage()}\n`);
+    return;
+  }
+  if (argv[0] === 'reindex') {
+    process.exitCode = await reindexOrExit(argv.slice(1));
     return;
   }
 
@@ -22,6 +27,16 @@ async function main(argv: string[]): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+async function reindexOrExit(argv: string[]): Promise<number> {
+  try {
+    return await reindexCommand(argv);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`referrers-proxy reindex: ${error.message}\n`);
+    return 2;
+  }
 }
 
 function loadConfigOrExit(argv: string[]): ReturnType<typeof parseConfig> {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { UpstreamInvalidError } from './errors.js';
 import type { ReferrersIndex } from './index-store/referrers-index.js';
 import { canCompute, computeDigest, parseDigest } from './oci/digest.js';
-import { readReferrer } from './oci/manifest.js';
+import { readReferrer, type Referrer } from './oci/manifest.js';
 import { OCI_INDEX, OCI_MANIFEST } from './oci/media-types.js';
 import { descriptorsOfIndex } from './oci/referrers.js';
 import { isReferrersTag, referrersTag } from './oci/referrers-tag.js';
@@ -23,6 +23,8 @@ export interface ReindexOptions {
   /** The registry's filesystem storage root, to find untagged manifests too. */
   readonly storageRoot?: string;
   readonly onProgress?: (progress: Readonly<ReindexProgress>) => void;
+  /** Stops the walk between manifests (shutdown). */
+  readonly signal?: AbortSignal;
 }
 
 export interface ReindexProgress {
@@ -54,28 +56,25 @@ export class Reindexer {
 
   async run(options: ReindexOptions = {}): Promise<ReindexProgress> {
     const repositories = options.repository === undefined
-      ? await this.#listAll('/v2/_catalog?n=1000', 'repositories')
+      ? await listAll(this.upstream, '/v2/_catalog?n=1000', 'repositories')
       : [options.repository];
     const progress: ReindexProgress = { repositories: repositories.length, repositoriesDone: 0,
       manifestsRead: 0, referrersIndexed: 0, entriesRejected: 0, current: '' };
 
     for (const repository of repositories) {
+      options.signal?.throwIfAborted();
       progress.current = repository;
       options.onProgress?.(progress);
-      await new RepositoryWalk(this.index, this.upstream, repository, progress).run(
-        options.storageRoot);
+      await new RepositoryWalk(this.index, this.upstream, repository, progress, options.signal)
+        .run(options.storageRoot);
       progress.repositoriesDone++;
       options.onProgress?.(progress);
     }
     return progress;
   }
-
-  /** Every item of a paged listing (catalog or tags), following Link rel="next". */
-  async #listAll(first: string, field: 'repositories' | 'tags'): Promise<string[]> {
-    return listAll(this.upstream, first, field);
-  }
 }
 
+/** Every item of a paged listing (catalog or tags), following Link rel="next". */
 async function listAll(
   upstream: Pick<UpstreamClient, 'send'>,
   first: string,
@@ -98,7 +97,8 @@ async function listAll(
 
 /** One repository's walk: tags first, then untagged manifests, then referrers-tag entries. */
 class RepositoryWalk {
-  readonly #seen = new Set<string>();
+  /** What each manifest read so far turned out to be: its referrer, or null for none. */
+  readonly #read = new Map<string, Referrer | null>();
   /** Entries of referrers tags, with the tag that listed them, checked last. */
   readonly #listed: { digest: string; tag: string }[] = [];
 
@@ -107,6 +107,7 @@ class RepositoryWalk {
     private readonly upstream: Pick<UpstreamClient, 'send'>,
     private readonly repository: string,
     private readonly progress: ReindexProgress,
+    private readonly signal: AbortSignal | undefined,
   ) {}
 
   async run(storageRoot: string | undefined): Promise<void> {
@@ -115,7 +116,7 @@ class RepositoryWalk {
 
     if (storageRoot !== undefined) {
       for (const digest of await untaggedDigests(storageRoot, this.repository)) {
-        await this.#visitDigest(digest);
+        await this.#referrer(digest);
       }
     }
     for (const { digest, tag } of this.#listed) await this.#checkListedEntry(digest, tag);
@@ -126,13 +127,7 @@ class RepositoryWalk {
     if (fetched === undefined) return;
 
     if (isReferrersTag(tag)) this.#collectListed(tag, fetched);
-    await this.#indexIfReferrer(fetched);
-  }
-
-  async #visitDigest(digest: string): Promise<void> {
-    if (this.#seen.has(digest)) return;
-    const fetched = await this.#fetch(digest);
-    if (fetched !== undefined) await this.#indexIfReferrer(fetched);
+    await this.#remember(fetched);
   }
 
   /** A referrers tag should hold an index; anything else there is not a referrers list. */
@@ -153,35 +148,36 @@ class RepositoryWalk {
    * referrers tag is the tag that listed it (so a tag cannot vouch for another subject).
    */
   async #checkListedEntry(digest: string, tag: string): Promise<void> {
-    const fetched = this.#seen.has(digest) ? undefined : await this.#fetch(digest);
-    if (this.#seen.has(digest) && fetched === undefined) return;
-
-    const referrer = fetched === undefined ? undefined : this.#referrerOf(fetched);
-    if (referrer === undefined || referrersTag(referrer.subject) !== tag) {
+    const referrer = await this.#referrer(digest);
+    if (referrer === null || referrersTag(referrer.subject) !== tag) {
       this.progress.entriesRejected++;
-      return;
     }
-    await this.index.add(this.repository, referrer);
-    this.progress.referrersIndexed++;
   }
 
-  async #indexIfReferrer(fetched: Fetched): Promise<void> {
-    const referrer = this.#referrerOf(fetched);
+  /** The referrer a digest names, reading (and indexing) it the first time it is asked for. */
+  async #referrer(digest: string): Promise<Referrer | null> {
+    if (!this.#read.has(digest)) {
+      const fetched = await this.#fetch(digest);
+      if (fetched === undefined) this.#read.set(digest, null);
+      else await this.#remember(fetched);
+    }
+    return this.#read.get(digest) ?? null;
+  }
+
+  /** Records what a manifest is, and indexes it once if it is a referrer. */
+  async #remember(fetched: Fetched): Promise<void> {
+    if (this.#read.has(fetched.digest)) return;
+    const referrer = referrerOf(fetched);
+    this.#read.set(fetched.digest, referrer ?? null);
     if (referrer === undefined) return;
+
     await this.index.add(this.repository, referrer);
     this.progress.referrersIndexed++;
-  }
-
-  #referrerOf(fetched: Fetched) {
-    try {
-      return readReferrer(fetched.bytes, fetched.contentType, fetched.digest);
-    } catch {
-      return undefined; // a broken manifest in the registry is no referrer of ours to list
-    }
   }
 
   /** GETs a manifest and checks its bytes against its digest before trusting them. */
   async #fetch(reference: string): Promise<Fetched | undefined> {
+    this.signal?.throwIfAborted();
     const path = `/v2/${this.repository}/manifests/${reference}`;
     const response = await this.upstream.send('GET', path, { accept: ACCEPT });
     if (response.status !== 200) return undefined;
@@ -190,9 +186,16 @@ class RepositoryWalk {
     const digest = verifiedDigest(reference, response.body,
       String(response.headers['docker-content-digest'] ?? ''));
     if (digest === undefined) return undefined;
-    this.#seen.add(digest);
     return { digest, bytes: response.body,
       contentType: String(response.headers['content-type'] ?? '') };
+  }
+}
+
+function referrerOf(fetched: Fetched): Referrer | undefined {
+  try {
+    return readReferrer(fetched.bytes, fetched.contentType, fetched.digest);
+  } catch {
+    return undefined; // a broken manifest in the registry is no referrer to list
   }
 }
 

@@ -14,6 +14,8 @@ import { UpstreamClient } from './upstream/client.js';
 import { PassThrough } from './upstream/passthrough.js';
 import { PendingRecovery, type RecoveryOptions } from './recovery.js';
 import { MirrorWorker, type MirrorOptions } from './mirror.js';
+import { AutoReindex } from './auto-reindex.js';
+import { Reindexer } from './reindex.js';
 import { OwnUpstream } from './upstream/own-credentials.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -60,6 +62,10 @@ export async function startServer(
   const mirror = new MirrorWorker(redis, index, locks, own, logger, {
     mirror: config.mirror, pins: config.pinReferrers, ...(options.mirror ?? MIRROR),
   });
+  const autoReindex = new AutoReindex(redis, new Reindexer(index, own), logger,
+    () => mirror.kick());
+  redis.on('ready', () => autoReindex.check());
+  if (redis.status === 'ready') autoReindex.check();
   recovery.start();
   mirror.start();
   const app = createApp({ config, index, journal, locks, mirror, upstream, passThrough },
@@ -75,6 +81,7 @@ export async function startServer(
   const url = serverUrl(server);
   logger.info({ settings: describeConfig(config), url }, 'referrers-proxy started');
   const close = async (): Promise<void> => {
+    await autoReindex.stop();
     await recovery.stop();
     await mirror.stop();
     await shutdown(server, redis, upstream, passThrough);

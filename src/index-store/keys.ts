@@ -72,3 +72,13 @@ export function digestLockKey(repository: string, digest: string): string {
 export function artifactTypesKey(repository: string): string {
   return `${PREFIX}:{${repository}}:artifact-types`;
 }
+
+/** Set once the index has been built from the registry; its absence means Redis lost it. */
+export function initializedKey(): string {
+  return `${PREFIX}:initialized`;
+}
+
+/** Lock of the one process rebuilding the index. */
+export function reindexLockKey(): string {
+  return `${PREFIX}:reindex-lock`;
+}

@@ -1,0 +1,61 @@
+// An index found empty (Redis lost its data, or this is a first start in front of a registry
+// that already holds referrers) is rebuilt from the registry without being asked. Checked each
+// time Redis becomes ready, so a Redis that restarts without persistence is caught too.
+
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { initializedKey, reindexLockKey } from './index-store/keys.js';
+import type { Logger } from './log.js';
+import type { Reindexer } from './reindex.js';
+
+/** A rebuild of a large registry takes a while; another process may take over after this. */
+const LOCK_MS = 30 * 60_000;
+const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('del', KEYS[1]) else return 0 end`;
+
+export class AutoReindex {
+  #running: Promise<void> = Promise.resolve();
+  readonly #abort = new AbortController();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly reindexer: Reindexer,
+    private readonly logger: Logger,
+    private readonly onDone: () => void,
+  ) {}
+
+  /** Call when Redis becomes ready; starts a rebuild in the background if one is needed. */
+  check(): void {
+    this.#running = this.#running.then(() => this.#rebuildIfEmpty()).catch((error: unknown) => {
+      if (this.#abort.signal.aborted) return; // stopped for shutdown: the next start resumes
+      this.logger.warn({ err: error }, 'automatic index rebuild failed; will retry on reconnect');
+    });
+  }
+
+  /** Resolves when a rebuild started by check() has finished. */
+  settled(): Promise<void> {
+    return this.#running;
+  }
+
+  /** Stops a running rebuild between manifests; the next start begins it again. */
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    await this.#running;
+  }
+
+  async #rebuildIfEmpty(): Promise<void> {
+    if (this.#abort.signal.aborted || await this.redis.exists(initializedKey()) === 1) return;
+    const token = randomUUID();
+    if (await this.redis.set(reindexLockKey(), token, 'PX', LOCK_MS, 'NX') !== 'OK') return;
+
+    try {
+      this.logger.warn('referrers index is empty: rebuilding it from the registry');
+      const report = await this.reindexer.run({ signal: this.#abort.signal });
+      await this.redis.set(initializedKey(), new Date().toISOString());
+      this.logger.info({ reindex: report }, 'referrers index rebuilt');
+      this.onDone();
+    } finally {
+      await this.redis.eval(RELEASE, 1, reindexLockKey(), token);
+    }
+  }
+}
