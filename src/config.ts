@@ -23,6 +23,8 @@ export interface Config {
   readonly pinReferrers: boolean;
   /** Show mirror and pin tags in tag listings through the proxy. */
   readonly showInternalTags: boolean;
+  /** Bearer token the registry's notifications must carry; unset disables the endpoint. */
+  readonly notificationsToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -92,6 +94,10 @@ export const SETTINGS = {
     flag: '--show-internal-tags', env: 'SHOW_INTERNAL_TAGS', fallback: 'off',
     help: 'list mirror and pin tags in tags/list (on/off)',
   },
+  notificationsToken: {
+    flag: '--notifications-token', env: 'NOTIFICATIONS_TOKEN',
+    help: 'token the registry sends to /_referrers-proxy/notifications (unset: endpoint off)',
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 type SettingName = keyof typeof SETTINGS;
@@ -150,6 +156,7 @@ export function parseConfig(raw: RawSettings): Config {
     mirror: parseSwitch(value('mirror'), label('mirror')),
     pinReferrers: parseSwitch(value('pinReferrers'), label('pinReferrers')),
     showInternalTags: parseSwitch(value('showInternalTags'), label('showInternalTags')),
+    notificationsToken: parseToken(raw.notificationsToken, label('notificationsToken')),
   });
 }
 
@@ -159,6 +166,14 @@ function parseSeconds(text: string, setting: string): number {
     throw new ConfigError(setting, `"${text}" is not a number of seconds between 0 and 3600`);
   }
   return seconds;
+}
+
+function parseToken(text: string | undefined, setting: string): string | undefined {
+  if (text === undefined) return undefined;
+  if (!/^[\x21-\x7e]{16,256}$/.test(text)) {
+    throw new ConfigError(setting, 'must be 16 to 256 printable characters without spaces');
+  }
+  return text;
 }
 
 function parseSwitch(text: string, setting: string): boolean {
@@ -259,6 +274,7 @@ export function describeConfig(config: Config): Record<string, string | number> 
     mirror: config.mirror ? 'on' : 'off',
     pinReferrers: config.pinReferrers ? 'on' : 'off',
     showInternalTags: config.showInternalTags ? 'on' : 'off',
+    notifications: config.notificationsToken === undefined ? 'off' : 'on',
   };
 }
 

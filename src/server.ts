@@ -16,6 +16,7 @@ import { PendingRecovery, type RecoveryOptions } from './recovery.js';
 import { MirrorWorker, type MirrorOptions } from './mirror.js';
 import { AutoReindex } from './auto-reindex.js';
 import { Reindexer } from './reindex.js';
+import { NotificationHandler } from './notifications.js';
 import { OwnUpstream } from './upstream/own-credentials.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -68,8 +69,9 @@ export async function startServer(
   if (redis.status === 'ready') autoReindex.check();
   recovery.start();
   mirror.start();
-  const app = createApp({ config, index, journal, locks, mirror, upstream, passThrough },
-    logger);
+  const notifications = new NotificationHandler(index, locks, own, () => mirror.kick());
+  const app = createApp({ config, index, journal, locks, mirror, notifications, upstream,
+    passThrough }, logger);
   const server = createServer(
     // No request timeout: a 10 GiB layer upload may take hours (Node's default cuts at 300 s).
     { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 },

@@ -9,6 +9,7 @@ import { accessLog } from './access-log.js';
 import { deleteManifest, putManifest } from './manifests.js';
 import { listReferrers } from './referrers.js';
 import { listTags } from './tags.js';
+import { receiveNotifications } from './notifications-route.js';
 import { classifyRoute } from './routes.js';
 import type { Dependencies, ProxyContext, RequestState } from './state.js';
 
@@ -66,6 +67,8 @@ async function dispatch(ctx: ProxyContext, deps: Dependencies): Promise<void> {
       return referrers(ctx, deps);
     case 'tags-list':
       return listTags(ctx, deps);
+    case 'notifications':
+      return receiveNotifications(ctx, deps);
     default:
       return passThrough(ctx, deps);
   }

@@ -2,7 +2,7 @@
 // endpoints are intercepted; everything else streams to the upstream untouched.
 
 export type RouteKind =
-  | 'healthz' | 'readyz'
+  | 'healthz' | 'readyz' | 'notifications'
   | 'manifest-put' | 'manifest-delete' | 'referrers' | 'tags-list'
   | 'base' | 'manifest' | 'blob' | 'upload' | 'tags' | 'catalog' | 'other';
 
@@ -15,6 +15,9 @@ export interface Route {
   readonly intercepted: boolean;
 }
 
+/** Where the registry's notifications endpoint points (outside /v2/: not registry API). */
+export const NOTIFICATIONS_PATH = '/_referrers-proxy/notifications';
+
 const MANIFEST = /^\/v2\/(.+)\/manifests\/([^/]+)$/;
 // An empty digest or a trailing slash is still a referrers request, answered 400, not passed
 // on to a registry whose 404 would tell clients the API is missing.
@@ -26,6 +29,7 @@ const TAGS = /^\/v2\/(.+)\/tags\/list$/;
 export function classifyRoute(method: string, path: string): Route {
   if (path === '/healthz') return { kind: 'healthz', intercepted: true };
   if (path === '/readyz') return { kind: 'readyz', intercepted: true };
+  if (path === NOTIFICATIONS_PATH) return { kind: 'notifications', intercepted: true };
 
   const referrers = REFERRERS.exec(path);
   if (referrers !== null) {

@@ -4,6 +4,7 @@ import type { DigestLocks } from '../index-store/digest-lock.js';
 import type { ChangeJournal } from '../index-store/journal.js';
 import type { ReferrersIndex } from '../index-store/referrers-index.js';
 import type { Config } from '../config.js';
+import type { NotificationHandler } from '../notifications.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import type { PassThrough } from '../upstream/passthrough.js';
 import type { Route } from './routes.js';
@@ -24,6 +25,7 @@ export interface Dependencies {
   readonly locks: DigestLocks;
   /** Told after every index change, so the registry's mirror follows soon. */
   readonly mirror: { kick(): void };
+  readonly notifications: NotificationHandler;
   readonly upstream: UpstreamClient;
   readonly passThrough: PassThrough;
 }
