@@ -9,8 +9,8 @@ import { request as httpRequest } from 'node:http';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '../support/ports.js';
-import { launch, waitUntilServing, type ManagedProcess } from '../support/process.js';
+import type { ManagedProcess } from '../support/process.js';
+import { spawnProxy } from '../support/proxy-process.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
 import { startRegistry, type Registry } from '../support/registry.js';
 
@@ -27,15 +27,7 @@ let proxyUrl: string;
 before(async () => {
   redis = await startRedis();
   registry = await startRegistry();
-  const port = await freePort();
-  proxy = launch('referrers-proxy', process.execPath, ['--import', 'tsx', 'src/main.ts',
-    '--upstream', registry.url, '--redis', redis.url, '--listen', `127.0.0.1:${port}`,
-    '--log-level', 'warn']);
-  await waitUntilServing(proxy, port, async () => {
-    const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
-    return response?.status === 200;
-  });
-  proxyUrl = `http://127.0.0.1:${port}`;
+  ({ child: proxy, url: proxyUrl } = await spawnProxy(registry.url, redis.url));
 });
 after(async () => {
   await proxy.stop(3000);
