@@ -3,7 +3,7 @@
 // time Redis becomes ready, so a Redis that restarts without persistence is caught too.
 
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './index-store/connection.js';
 import { initializedKey, reindexLockKey } from './index-store/keys.js';
 import type { Logger } from './log.js';
 import type { Reindexer } from './reindex.js';
@@ -18,7 +18,7 @@ export class AutoReindex {
   readonly #abort = new AbortController();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly reindexer: Reindexer,
     private readonly logger: Logger,
     private readonly onDone: () => void,

@@ -7,6 +7,8 @@ export interface Config {
   readonly listenHost: string;
   readonly listenPort: number;
   readonly redisUrl: string;
+  /** REDIS_URL names a seed node of a Redis Cluster. */
+  readonly redisCluster: boolean;
   readonly logLevel: string;
   /** Largest manifest body the proxy reads; larger pushes get 413 (distribution-spec §2.3). */
   readonly maxManifestBytes: number;
@@ -56,6 +58,10 @@ export const SETTINGS = {
   redis: {
     flag: '--redis', env: 'REDIS_URL', fallback: 'redis://127.0.0.1:6379',
     help: 'Redis URL of the referrers index',
+  },
+  redisCluster: {
+    flag: '--redis-cluster', env: 'REDIS_CLUSTER', fallback: 'off',
+    help: 'REDIS_URL is a seed node of a Redis Cluster (on/off)',
   },
   logLevel: {
     flag: '--log-level', env: 'LOG_LEVEL', fallback: 'info',
@@ -147,6 +153,7 @@ export function parseConfig(raw: RawSettings): Config {
 
   return Object.freeze({
     upstream, listenHost, listenPort, redisUrl, logLevel,
+    redisCluster: parseSwitch(value('redisCluster'), label('redisCluster')),
     maxManifestBytes: parseByteCount(value('maxManifestBytes'), label('maxManifestBytes')),
     referrersPageBytes: parseByteCount(value('referrersPageBytes'), label('referrersPageBytes')),
     manifestBodyTimeoutMs: parseSeconds(value('manifestBodyTimeout'),
@@ -266,6 +273,7 @@ export function describeConfig(config: Config): Record<string, string | number> 
     upstream: config.upstream.origin,
     listen: `${config.listenHost}:${config.listenPort}`,
     redis: redactUrlPassword(config.redisUrl),
+    redisCluster: config.redisCluster ? 'on' : 'off',
     logLevel: config.logLevel,
     maxManifestBytes: config.maxManifestBytes,
     referrersPageBytes: config.referrersPageBytes,

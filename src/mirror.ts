@@ -6,7 +6,7 @@
 // write always reads the final state.
 
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './index-store/connection.js';
 import {
   mirrorDirtyKey,
   mirrorLockKey,
@@ -49,7 +49,7 @@ export class MirrorWorker {
   #again = false;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly index: ReferrersIndex,
     private readonly locks: DigestLocks,
     private readonly upstream: OwnUpstream,

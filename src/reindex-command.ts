@@ -2,8 +2,8 @@
 // index from the registry in the foreground, showing progress, then exits. Uses the same
 // settings as the server (--upstream, --redis, --upstream-username, ...).
 
-import { Redis } from 'ioredis';
 import { ConfigError, parseConfig, readRawSettings } from './config.js';
+import { openRedis } from './index-store/connection.js';
 import { initializedKey } from './index-store/keys.js';
 import { ReferrersIndex } from './index-store/referrers-index.js';
 import { isRepositoryName } from './oci/name.js';
@@ -44,7 +44,7 @@ export function parseReindexArgs(argv: readonly string[]): ReindexArgs {
 export async function reindexCommand(argv: readonly string[]): Promise<number> {
   const args = parseReindexArgs(argv);
   const config = parseConfig(readRawSettings(args.settings, process.env));
-  const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  const redis = openRedis(config.redisUrl, { cluster: config.redisCluster, failFast: false });
   await redis.connect();
   const upstream = new UpstreamClient(config.upstream);
 

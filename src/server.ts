@@ -2,10 +2,10 @@
 
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Redis } from 'ioredis';
 import { describeConfig, type Config } from './config.js';
 import { createApp } from './http/app.js';
 import { answerClientError } from './http/client-errors.js';
+import { openRedis, type RedisConnection } from './index-store/connection.js';
 import { DigestLocks } from './index-store/digest-lock.js';
 import { ChangeJournal } from './index-store/journal.js';
 import { ReferrersIndex } from './index-store/referrers-index.js';
@@ -50,7 +50,7 @@ export async function startServer(
   options: ServerOptions = {},
 ): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const redis = await connectRedis(config.redisUrl, logger);
+  const redis = await connectRedis(config, logger);
   const upstream = new UpstreamClient(config.upstream);
   const passThrough = new PassThrough(config.upstream);
 
@@ -91,15 +91,8 @@ export async function startServer(
   return { url, server, close };
 }
 
-async function connectRedis(url: string, logger: Logger): Promise<Redis> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    // Fail fast while Redis is away: pushes with a subject get a retryable 503 at once.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: 5000,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
-  });
+async function connectRedis(config: Config, logger: Logger): Promise<RedisConnection> {
+  const redis = openRedis(config.redisUrl, { cluster: config.redisCluster, failFast: true });
   reportRedisState(redis, logger);
 
   try {
@@ -111,7 +104,7 @@ async function connectRedis(url: string, logger: Logger): Promise<Redis> {
 }
 
 /** Logs when Redis goes away and comes back, once each, not on every failed retry. */
-function reportRedisState(redis: Redis, logger: Logger): void {
+function reportRedisState(redis: RedisConnection, logger: Logger): void {
   let up = false;
   redis.on('ready', () => {
     up = true;
@@ -143,7 +136,7 @@ function serverUrl(server: Server): string {
 
 async function shutdown(
   server: Server,
-  redis: Redis,
+  redis: RedisConnection,
   upstream: UpstreamClient,
   passThrough: PassThrough,
 ): Promise<void> {

@@ -4,7 +4,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connection.js';
 import { IndexUnavailableError } from '../errors.js';
 import { guard } from './guard.js';
 import { digestLockKey } from './keys.js';
@@ -17,7 +17,7 @@ const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then
   return redis.call('del', KEYS[1]) else return 0 end`;
 
 export class DigestLocks {
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: RedisConnection) {}
 
   async withLock<T>(repository: string, digest: string, work: () => Promise<T>): Promise<T> {
     const key = digestLockKey(repository, digest);

@@ -3,7 +3,7 @@
 // leaves here is settled later from what the upstream holds (src/recovery.ts). Recording first
 // also means a change is refused while Redis is unreachable, before the upstream is touched.
 
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connection.js';
 import type { Descriptor, Referrer } from '../oci/manifest.js';
 import { guard } from './guard.js';
 import { journalField, pendingKey, pendingRepositoriesKey } from './keys.js';
@@ -23,7 +23,7 @@ export function changedDigest(change: PendingChange): string {
 }
 
 export class ChangeJournal {
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: RedisConnection) {}
 
   /** The entry is written before the repository is listed: see forgetRepositoryIfSettled. */
   async record(change: PendingChange): Promise<void> {

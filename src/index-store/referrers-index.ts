@@ -1,7 +1,7 @@
 // The referrers index in Redis: one sorted set of referrer digests per (repository, subject),
 // the descriptors beside it.
 
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connection.js';
 import type { Referrer } from '../oci/manifest.js';
 import {
   PageBudget,
@@ -26,7 +26,7 @@ export interface ReferrersPage {
 }
 
 export class ReferrersIndex {
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: RedisConnection) {}
 
   /**
    * Records a referrer the upstream accepted, and clears its journal entry in the same
