@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import {
   artifactManifest, descriptorOf, randomImage, type OciImage,
 } from '../support/oci-layout.js';
+import { referrersTag } from '../../src/oci/referrers-tag.js';
 import { startBasicAuthEnv, type BasicAuthEnv } from '../support/proxy-env.js';
 
 let env: BasicAuthEnv;
@@ -80,5 +81,28 @@ describe('referrers API on a registry that wants credentials', () => {
       { headers: { authorization: wrong } });
     await response.body?.cancel();
     assert.equal(response.status, 401);
+  });
+});
+
+describe("the proxy's own basic credentials", () => {
+  it('write the mirror tag on a registry that wants login', async () => {
+    await env.restartProxy(['--upstream-username', 'docker', '--upstream-password',
+      env.password]);
+    const image = randomImage();
+    await push('private/mirrored', 'v1', image);
+    const subject = descriptorOf(image.manifest);
+    await push('private/mirrored', 'sbom', artifactManifest({ subject, artifactType: 'a/sbom' }));
+
+    let status = 0;
+    for (let attempt = 0; attempt < 100 && status !== 200; attempt++) {
+      const tag = await fetch(`${env.registry.url}/v2/private/mirrored/manifests/`
+        + referrersTag(subject.digest), { headers: { authorization,
+        accept: 'application/vnd.oci.image.index.v1+json' } });
+      await tag.body?.cancel();
+      status = tag.status;
+      if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(status, 200);
+    assert.ok(!env.logs.raw.join('\n').includes(env.password), 'the password is never logged');
   });
 });

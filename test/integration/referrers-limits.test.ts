@@ -171,6 +171,8 @@ describe('manifests with a broken subject', () => {
 describe('while Redis is unreachable', () => {
   it('refuses pushes with a subject with 503 and Retry-After, and passes others', async () => {
     const subject = await pushSubject('down/app');
+    const before = artifactManifest({ subject, artifactType: 'a/sig' });
+    assert.equal((await pushReferrer('down/app', before)).status, 201);
     const sbom = artifactManifest({ subject, artifactType: SBOM });
     for (const blob of sbom.blobs) await pushBlob(env.url, 'down/app', blob);
 
@@ -191,6 +193,11 @@ describe('while Redis is unreachable', () => {
       await env.redis.restart();
     }
     await waitForReady();
+
+    // The restarted Redis replayed its append-only file: nothing indexed before is lost.
+    const listing = await getReferrers(env.url, 'down/app', subject.digest);
+    assert.deepEqual(listing.body?.manifests?.map((m) => m.digest), [before.manifest.digest]);
+    assert.equal((await pushReferrer('down/app', sbom)).status, 201, 'a retry goes through');
   });
 });
 
