@@ -2,16 +2,14 @@
 // that already holds referrers) is rebuilt from the registry without being asked. Checked each
 // time Redis becomes ready, so a Redis that restarts without persistence is caught too.
 
-import { randomUUID } from 'node:crypto';
 import type { RedisConnection } from './index-store/connection.js';
 import { initializedKey, reindexLockKey } from './index-store/keys.js';
+import { tryLock } from './index-store/lock.js';
 import type { Logger } from './log.js';
 import type { Reindexer } from './reindex.js';
 
 /** A rebuild of a large registry takes a while; another process may take over after this. */
 const LOCK_MS = 30 * 60_000;
-const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then
-  return redis.call('del', KEYS[1]) else return 0 end`;
 
 export class AutoReindex {
   #running: Promise<void> = Promise.resolve();
@@ -45,8 +43,8 @@ export class AutoReindex {
 
   async #rebuildIfEmpty(): Promise<void> {
     if (this.#abort.signal.aborted || await this.redis.exists(initializedKey()) === 1) return;
-    const token = randomUUID();
-    if (await this.redis.set(reindexLockKey(), token, 'PX', LOCK_MS, 'NX') !== 'OK') return;
+    const lock = await tryLock(this.redis, reindexLockKey(), LOCK_MS);
+    if (lock === undefined) return;
 
     try {
       this.logger.warn('referrers index is empty: rebuilding it from the registry');
@@ -55,7 +53,7 @@ export class AutoReindex {
       this.logger.info({ reindex: report }, 'referrers index rebuilt');
       this.onDone();
     } finally {
-      await this.redis.eval(RELEASE, 1, reindexLockKey(), token);
+      await lock.release();
     }
   }
 }

@@ -5,7 +5,6 @@
 // to one subject marks it once, so it is written far fewer times than it changed, and the last
 // write always reads the final state.
 
-import { randomUUID } from 'node:crypto';
 import type { RedisConnection } from './index-store/connection.js';
 import {
   mirrorDirtyKey,
@@ -15,6 +14,7 @@ import {
   pinnedKey,
 } from './index-store/keys.js';
 import type { DigestLocks } from './index-store/digest-lock.js';
+import { tryLock } from './index-store/lock.js';
 import type { ReferrersIndex } from './index-store/referrers-index.js';
 import type { Logger } from './log.js';
 import { computeDigest } from './oci/digest.js';
@@ -35,8 +35,6 @@ export interface MirrorOptions {
 /** registry 2.8 refuses manifests over 4 MiB; a larger referrers index cannot be mirrored. */
 const MAX_MIRROR_BYTES = 4 * 1024 * 1024;
 const LOCK_MS = 60_000;
-const RELEASE_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then
-  return redis.call('del', KEYS[1]) else return 0 end`;
 
 class MirrorWriteError extends Error {
   override readonly name = 'MirrorWriteError';
@@ -104,9 +102,8 @@ export class MirrorWorker {
   }
 
   async #withLock(repository: string, subject: string): Promise<boolean> {
-    const lock = mirrorLockKey(repository, subject);
-    const token = randomUUID();
-    if (await this.redis.set(lock, token, 'PX', LOCK_MS, 'NX') !== 'OK') return false;
+    const lock = await tryLock(this.redis, mirrorLockKey(repository, subject), LOCK_MS);
+    if (lock === undefined) return false;
 
     try {
       // Cleared before reading: a change landing during the sync marks the subject again.
@@ -118,7 +115,7 @@ export class MirrorWorker {
       this.#again = true;
       throw error;
     } finally {
-      await this.redis.eval(RELEASE_LOCK, 1, lock, token);
+      await lock.release();
     }
   }
 

@@ -10,13 +10,14 @@ import { parseConfig, readRawSettings } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import {
-  artifactManifest, descriptorOf, randomImage, type Descriptor, type OciImage,
+  artifactManifest, descriptorOf, randomImage, type OciImage,
 } from '../support/oci-layout.js';
 import { spawnProxy } from '../support/proxy-process.js';
+import { waitForReferrers } from '../support/waiting.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
 import { startRegistry, type Registry } from '../support/registry.js';
 import {
-  getManifest, getReferrers, pushBlob, pushImage, pushManifest,
+  getManifest, pushBlob, pushImage, pushManifest,
 } from '../support/registry-client.js';
 
 let redis: RedisServer;
@@ -71,18 +72,6 @@ async function heldByRegistry(repo: string, artifacts: OciImage[]): Promise<stri
   return held.sort();
 }
 
-async function waitForListing(base: string, repo: string, subject: Descriptor, expected: string[]) {
-  let seen: string[] = [];
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const listing = await getReferrers(base, repo, subject.digest);
-    seen = (listing.body?.manifests ?? []).map((entry) => entry.digest).sort();
-    if (JSON.stringify(seen) === JSON.stringify(expected)) return seen;
-    await sleep(100);
-  }
-  assert.deepEqual(seen, expected);
-  return seen;
-}
-
 describe('SIGKILL of the proxy during a burst of pushes', () => {
   it('loses no accepted referrer and indexes none the registry lacks', async () => {
     const { subject, artifacts } = await prepare('crash/kill', 40);
@@ -97,7 +86,7 @@ describe('SIGKILL of the proxy during a burst of pushes', () => {
     const survivor = await settlingProxy();
     try {
       const held = await heldByRegistry('crash/kill', artifacts);
-      const listed = await waitForListing(survivor.url, 'crash/kill', subject, held);
+      const listed = await waitForReferrers(survivor.url, 'crash/kill', subject.digest, held);
       assert.ok(acknowledged.every((digest) => listed.includes(digest)),
         'every push answered with OCI-Subject is listed');
     } finally {
@@ -118,7 +107,7 @@ describe('the registry killed under the proxy', () => {
       await registry.restart();
 
       const held = await heldByRegistry('crash/upstream', artifacts);
-      const listed = await waitForListing(proxy.url, 'crash/upstream', subject, held);
+      const listed = await waitForReferrers(proxy.url, 'crash/upstream', subject.digest, held);
       assert.ok(acknowledged.every((digest) => listed.includes(digest)));
     } finally {
       await proxy.close();

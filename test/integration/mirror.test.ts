@@ -14,6 +14,7 @@ import {
   deleteManifest, getManifest, pushBlob, pushImage, pushManifest,
 } from '../support/registry-client.js';
 import { startProxyEnv, type ProxyEnv } from '../support/proxy-env.js';
+import { waitUntilReady } from '../support/waiting.js';
 
 const INDEX = 'application/vnd.oci.image.index.v1+json';
 const FAST_MIRROR = { server: { mirror: { intervalMs: 200, debounceMs: 50 } } };
@@ -300,14 +301,6 @@ describe('while Redis is unreachable', () => {
     } finally {
       await env.redis.restart();
     }
-    await waitUntilReady();
+    await waitUntilReady(env.url);
   });
 });
-
-async function waitUntilReady(): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    if ((await fetch(`${env.url}/readyz`)).status === 200) return;
-    await sleep(100);
-  }
-  throw new Error('proxy did not become ready again');
-}

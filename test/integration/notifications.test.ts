@@ -3,13 +3,13 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { artifactManifest, descriptorOf, randomImage } from '../support/oci-layout.js';
 import { freePort } from '../support/ports.js';
 import {
   deleteManifest, getReferrers, pushBlob, pushImage, pushManifest,
 } from '../support/registry-client.js';
 import { startProxyEnv, type ProxyEnv } from '../support/proxy-env.js';
+import { waitForReferrers } from '../support/waiting.js';
 
 const TOKEN = 'test-notifications-token-0123456789';
 
@@ -42,17 +42,6 @@ function notificationsConfig(proxyUrl: string): string {
   ].join('\n');
 }
 
-async function waitForListed(repo: string, subject: string, expected: string[]): Promise<void> {
-  let seen: string[] = [];
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const listing = await getReferrers(env.url, repo, subject);
-    seen = (listing.body?.manifests ?? []).map((entry) => entry.digest);
-    if (JSON.stringify(seen) === JSON.stringify(expected)) return;
-    await sleep(100);
-  }
-  assert.deepEqual(seen, expected);
-}
-
 describe('registry notifications', () => {
   it('index a referrer pushed straight to the registry, and drop it when deleted', async () => {
     const image = randomImage();
@@ -64,10 +53,10 @@ describe('registry notifications', () => {
       sbom.manifest);
     assert.equal(pushed.status, 201);
 
-    await waitForListed('notify/app', subject.digest, [sbom.manifest.digest]);
+    await waitForReferrers(env.url, 'notify/app', subject.digest, [sbom.manifest.digest]);
     const deleted = await deleteManifest(env.registry.url, 'notify/app', sbom.manifest.digest);
     assert.equal(deleted.status, 202);
-    await waitForListed('notify/app', subject.digest, []);
+    await waitForReferrers(env.url, 'notify/app', subject.digest, []);
   });
 
   it('refuses a caller without the token', async () => {

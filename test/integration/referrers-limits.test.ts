@@ -18,6 +18,7 @@ import {
   deleteManifest, getManifest, getReferrers, pushBlob, pushImage, pushManifest,
 } from '../support/registry-client.js';
 import { startProxyEnv, type ProxyEnv } from '../support/proxy-env.js';
+import { waitForReferrers, waitUntilReady } from '../support/waiting.js';
 import { ChangeJournal } from '../../src/index-store/journal.js';
 import { pendingKey } from '../../src/index-store/keys.js';
 import { readReferrer } from '../../src/oci/manifest.js';
@@ -192,7 +193,7 @@ describe('while Redis is unreachable', () => {
     } finally {
       await env.redis.restart();
     }
-    await waitForReady();
+    await waitUntilReady(env.url);
 
     // The restarted Redis replayed its append-only file: nothing indexed before is lost.
     const listing = await getReferrers(env.url, 'down/app', subject.digest);
@@ -230,27 +231,16 @@ describe('index changes left half done by a crash', () => {
       }
 
       const before = [deleted, kept].map((a) => a.manifest.digest);
-      await waitForListing('crash/app', subject.digest, before);
+      await waitForReferrers(env.url, 'crash/app', subject.digest, before);
       await env.restartProxy();
       const after = [stored, kept].map((a) => a.manifest.digest);
-      await waitForListing('crash/app', subject.digest, after);
+      await waitForReferrers(env.url, 'crash/app', subject.digest, after);
       assert.equal(await redis.hlen(pendingKey('crash/app')), 0, 'the journal is settled');
     } finally {
       redis.disconnect();
     }
   });
 });
-
-async function waitForListing(repo: string, subject: string, expected: string[]): Promise<void> {
-  let seen: string[] = [];
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const listing = await getReferrers(env.url, repo, subject);
-    seen = (listing.body?.manifests ?? []).map((m) => m.digest).sort();
-    if (JSON.stringify(seen) === JSON.stringify([...expected].sort())) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  assert.deepEqual(seen, expected);
-}
 
 async function waitUntilRefused(port: number): Promise<void> {
   for (let attempt = 0; attempt < 100; attempt++) {
@@ -263,13 +253,4 @@ async function waitUntilRefused(port: number): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`port ${port} still accepts connections`);
-}
-
-/** The proxy reconnects to Redis on its own; wait until /readyz says so. */
-async function waitForReady(): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    if ((await fetch(`${env.url}/readyz`)).status === 200) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error('proxy did not become ready again after Redis came back');
 }

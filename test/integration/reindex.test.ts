@@ -16,6 +16,7 @@ import {
   getManifest, getReferrers, pushBlob, pushImage, pushManifest,
 } from '../support/registry-client.js';
 import { startProxyEnv, type ProxyEnv } from '../support/proxy-env.js';
+import { waitForReferrers } from '../support/waiting.js';
 
 const SBOM = 'application/spdx+json';
 
@@ -45,16 +46,6 @@ async function listed(repo: string, subject: string): Promise<string[]> {
   return (listing.body?.manifests ?? []).map((entry) => entry.digest).sort();
 }
 
-async function waitForListed(repo: string, subject: string, expected: string[]): Promise<void> {
-  let seen: string[] = [];
-  for (let attempt = 0; attempt < 100; attempt++) {
-    seen = await listed(repo, subject);
-    if (JSON.stringify(seen) === JSON.stringify([...expected].sort())) return;
-    await sleep(100);
-  }
-  assert.deepEqual(seen, [...expected].sort());
-}
-
 function reindex(args: string[]) {
   return runCommand(process.execPath, ['--import', 'tsx', 'src/main.ts', 'reindex',
     '--upstream', env.registry.url, '--redis', env.redis.url, ...args],
@@ -68,7 +59,7 @@ describe('a wiped Redis', () => {
       artifactManifest({ subject, artifactType }));
     for (const artifact of referrers) await pushUntagged(env.url, 'wipe/app', artifact);
     const expected = referrers.map((artifact) => artifact.manifest.digest);
-    await waitForListed('wipe/app', subject.digest, expected);
+    await waitForReferrers(env.url, 'wipe/app', subject.digest, expected);
     // Pins are written in the background; they are what a tags-only rebuild finds.
     await sleep(1000);
 
@@ -78,7 +69,7 @@ describe('a wiped Redis', () => {
     assert.deepEqual(await listed('wipe/app', subject.digest), []);
 
     await env.restartProxy();
-    await waitForListed('wipe/app', subject.digest, expected);
+    await waitForReferrers(env.url, 'wipe/app', subject.digest, expected);
   });
 });
 
