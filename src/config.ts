@@ -25,6 +25,8 @@ export interface Config {
   readonly pinReferrers: boolean;
   /** Show mirror and pin tags in tag listings through the proxy. */
   readonly showInternalTags: boolean;
+  /** How long the registry's "yes" to a caller's pull is reused, in milliseconds (0: never). */
+  readonly accessCacheMs: number;
   /** Bearer token the registry's notifications must carry; unset disables the endpoint. */
   readonly notificationsToken: string | undefined;
 }
@@ -100,6 +102,10 @@ export const SETTINGS = {
     flag: '--show-internal-tags', env: 'SHOW_INTERNAL_TAGS', fallback: 'off',
     help: 'list mirror and pin tags in tags/list (on/off)',
   },
+  accessCacheSeconds: {
+    flag: '--access-cache-seconds', env: 'ACCESS_CACHE_SECONDS', fallback: '10',
+    help: "seconds the registry's yes to a caller's pull is reused (0: ask every time)",
+  },
   notificationsToken: {
     flag: '--notifications-token', env: 'NOTIFICATIONS_TOKEN',
     help: 'token the registry sends to /_referrers-proxy/notifications (unset: endpoint off)',
@@ -163,14 +169,17 @@ export function parseConfig(raw: RawSettings): Config {
     mirror: parseSwitch(value('mirror'), label('mirror')),
     pinReferrers: parseSwitch(value('pinReferrers'), label('pinReferrers')),
     showInternalTags: parseSwitch(value('showInternalTags'), label('showInternalTags')),
+    accessCacheMs: parseSeconds(value('accessCacheSeconds'), label('accessCacheSeconds'), true)
+      * 1000,
     notificationsToken: parseToken(raw.notificationsToken, label('notificationsToken')),
   });
 }
 
-function parseSeconds(text: string, setting: string): number {
+function parseSeconds(text: string, setting: string, zeroAllowed = false): number {
   const seconds = Number(text);
-  if (!/^\d+(\.\d+)?$/.test(text) || seconds <= 0 || seconds > 3600) {
-    throw new ConfigError(setting, `"${text}" is not a number of seconds between 0 and 3600`);
+  const tooSmall = zeroAllowed ? seconds < 0 : seconds <= 0;
+  if (!/^\d+(\.\d+)?$/.test(text) || tooSmall || seconds > 3600) {
+    throw new ConfigError(setting, `"${text}" is not a number of seconds up to 3600`);
   }
   return seconds;
 }
@@ -283,6 +292,7 @@ export function describeConfig(config: Config): Record<string, string | number> 
     pinReferrers: config.pinReferrers ? 'on' : 'off',
     showInternalTags: config.showInternalTags ? 'on' : 'off',
     notifications: config.notificationsToken === undefined ? 'off' : 'on',
+    accessCacheSeconds: config.accessCacheMs / 1000,
   };
 }
 

@@ -3,6 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describeConfig, type Config } from './config.js';
+import { AccessCache } from './http/access-cache.js';
 import { createApp } from './http/app.js';
 import { answerClientError } from './http/client-errors.js';
 import { openRedis, type RedisConnection } from './index-store/connection.js';
@@ -26,6 +27,9 @@ const SHUTDOWN_GRACE_MS = 10_000;
  * that has finished or died; only then is it safe to settle from what the upstream holds.
  */
 const RECOVERY: RecoveryOptions = { settleAfterMs: 180_000, intervalMs: 30_000 };
+
+/** Bounds the access cache: about 100 bytes an entry. */
+const ACCESS_CACHE_ENTRIES = 10_000;
 
 /** A burst of pushes for one subject within 200 ms is mirrored once. */
 const MIRROR = { intervalMs: 10_000, debounceMs: 200 };
@@ -70,8 +74,9 @@ export async function startServer(
   recovery.start();
   mirror.start();
   const notifications = new NotificationHandler(index, locks, own, () => mirror.kick());
-  const app = createApp({ config, index, journal, locks, mirror, notifications, upstream,
-    passThrough }, logger);
+  const accessCache = new AccessCache(config.accessCacheMs, ACCESS_CACHE_ENTRIES);
+  const app = createApp({ config, index, journal, locks, mirror, notifications, accessCache,
+    upstream, passThrough }, logger);
   const server = createServer(
     // No request timeout: a 10 GiB layer upload may take hours (Node's default cuts at 300 s).
     { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 },

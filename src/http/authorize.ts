@@ -36,6 +36,9 @@ export async function mayPull(
   deps: Dependencies,
   repository: string,
 ): Promise<boolean> {
+  const cacheKey = deps.accessCache.key(ctx.get('authorization') || undefined, repository);
+  if (deps.accessCache.isAllowed(cacheKey)) return true;
+
   const headers = {
     ...withoutHopByHop(ctx.req.headers),
     ...forwardedHeaders(ctx.req),
@@ -45,7 +48,10 @@ export async function mayPull(
     headers);
   ctx.state.upstreamStatus = response.status;
 
-  if (response.status < 300 || response.status === 404) return true;
+  if (response.status < 300 || response.status === 404) {
+    deps.accessCache.allow(cacheKey);
+    return true;
+  }
 
   // Anything but a clear yes is a no: an unexpected answer must not open the index.
   const code = REFUSAL_CODES[response.status];

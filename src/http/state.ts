@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import type { NotificationHandler } from '../notifications.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import type { PassThrough } from '../upstream/passthrough.js';
+import type { AccessCache } from './access-cache.js';
 import type { Route } from './routes.js';
 
 export interface RequestState {
@@ -26,6 +27,7 @@ export interface Dependencies {
   /** Told after every index change, so the registry's mirror follows soon. */
   readonly mirror: { kick(): void };
   readonly notifications: NotificationHandler;
+  readonly accessCache: AccessCache;
   readonly upstream: UpstreamClient;
   readonly passThrough: PassThrough;
 }

@@ -84,6 +84,28 @@ describe('referrers API on a registry that wants credentials', () => {
   });
 });
 
+describe('the access cache', () => {
+  it("asks the registry once for a burst of one caller's queries", async () => {
+    const digest = `sha256:${'3'.repeat(64)}`;
+    const path = `/v2/private/cached/referrers/${digest}`;
+    for (let n = 0; n < 5; n++) assert.equal((await send('GET', path)).response.status, 200);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    const lines = env.logs.requests().filter((line) => line.path === path);
+    assert.equal(lines.length, 5);
+    assert.equal(lines.filter((line) => line.upstreamStatus !== undefined).length, 1);
+  });
+
+  it('never remembers a refusal', async () => {
+    const digest = `sha256:${'4'.repeat(64)}`;
+    for (let n = 0; n < 3; n++) {
+      const response = await fetch(`${env.url}/v2/private/cached/referrers/${digest}`);
+      await response.body?.cancel();
+      assert.equal(response.status, 401);
+    }
+  });
+});
+
 describe("the proxy's own basic credentials", () => {
   it('write the mirror tag on a registry that wants login', async () => {
     await env.restartProxy(['--upstream-username', 'docker', '--upstream-password',
