@@ -2,6 +2,8 @@
 // once at start, then frozen. The names of the first four are part of the contract in
 // shared/design.md; other tools rely on them.
 
+import { readFileSync } from 'node:fs';
+
 export interface Config {
   readonly upstream: URL;
   readonly listenHost: string;
@@ -29,6 +31,10 @@ export interface Config {
   readonly accessCacheMs: number;
   /** Bearer token the registry's notifications must carry; unset disables the endpoint. */
   readonly notificationsToken: string | undefined;
+  /** Certificate chain and key (PEM) to serve HTTPS with; undefined: plain HTTP. */
+  readonly tls: { readonly cert: Buffer; readonly key: Buffer } | undefined;
+  /** Extra CA certificates (PEM) to trust for an https:// upstream. */
+  readonly upstreamCa: Buffer | undefined;
 }
 
 export class ConfigError extends Error {
@@ -110,6 +116,18 @@ export const SETTINGS = {
     flag: '--notifications-token', env: 'NOTIFICATIONS_TOKEN',
     help: 'token the registry sends to /_referrers-proxy/notifications (unset: endpoint off)',
   },
+  tlsCert: {
+    flag: '--tls-cert', env: 'TLS_CERT',
+    help: 'PEM certificate chain file: serve HTTPS (with --tls-key)',
+  },
+  tlsKey: {
+    flag: '--tls-key', env: 'TLS_KEY',
+    help: 'PEM private key file of --tls-cert',
+  },
+  upstreamCa: {
+    flag: '--upstream-ca', env: 'UPSTREAM_CA',
+    help: 'PEM file of CA certificates to trust for an https:// upstream',
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 type SettingName = keyof typeof SETTINGS;
@@ -172,7 +190,41 @@ export function parseConfig(raw: RawSettings): Config {
     accessCacheMs: parseSeconds(value('accessCacheSeconds'), label('accessCacheSeconds'), true)
       * 1000,
     notificationsToken: parseToken(raw.notificationsToken, label('notificationsToken')),
+    tls: parseTls(raw.tlsCert, raw.tlsKey, label('tlsCert'), label('tlsKey')),
+    upstreamCa: raw.upstreamCa === undefined
+      ? undefined
+      : readPem(raw.upstreamCa, label('upstreamCa'), 'CERTIFICATE'),
   });
+}
+
+function parseTls(
+  certPath: string | undefined,
+  keyPath: string | undefined,
+  certSetting: string,
+  keySetting: string,
+): Config['tls'] {
+  if (certPath === undefined && keyPath === undefined) return undefined;
+  if (certPath === undefined) throw new ConfigError(certSetting, 'is required with a key');
+  if (keyPath === undefined) throw new ConfigError(keySetting, 'is required with a certificate');
+  return Object.freeze({
+    cert: readPem(certPath, certSetting, 'CERTIFICATE'),
+    key: readPem(keyPath, keySetting, 'PRIVATE KEY'),
+  });
+}
+
+/** Reads a PEM file at start, so a wrong path stops the start with the setting's name. */
+function readPem(path: string, setting: string, label: string): Buffer {
+  let text: Buffer;
+  try {
+    text = readFileSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new ConfigError(setting, `cannot read ${path} (${code})`);
+  }
+  if (!text.toString('utf8').includes(label)) {
+    throw new ConfigError(setting, `${path} holds no PEM ${label}`);
+  }
+  return text;
 }
 
 function parseSeconds(text: string, setting: string, zeroAllowed = false): number {
@@ -293,6 +345,8 @@ export function describeConfig(config: Config): Record<string, string | number> 
     showInternalTags: config.showInternalTags ? 'on' : 'off',
     notifications: config.notificationsToken === undefined ? 'off' : 'on',
     accessCacheSeconds: config.accessCacheMs / 1000,
+    tls: config.tls === undefined ? 'off' : 'on',
+    upstreamCa: config.upstreamCa === undefined ? 'system' : 'custom',
   };
 }
 

@@ -46,11 +46,11 @@ export async function reindexCommand(argv: readonly string[]): Promise<number> {
   const config = parseConfig(readRawSettings(args.settings, process.env));
   const redis = openRedis(config.redisUrl, { cluster: config.redisCluster, failFast: false });
   await redis.connect();
-  const upstream = new UpstreamClient(config.upstream);
+  const upstream = new UpstreamClient(config.upstream, config.upstreamCa);
 
   try {
     const reindexer = new Reindexer(new ReferrersIndex(redis),
-      new OwnUpstream(upstream, config.upstreamCredentials));
+      new OwnUpstream(upstream, config.upstreamCredentials, config.upstreamCa));
     const report = await reindexer.run({ repository: args.repository,
       storageRoot: args.storageRoot, onProgress: progressPrinter() });
     if (args.repository === undefined) {

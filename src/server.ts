@@ -1,6 +1,7 @@
 // Wiring: Redis, the upstream client, the pass-through and the Koa app on one HTTP server.
 
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { describeConfig, type Config } from './config.js';
 import { AccessCache } from './http/access-cache.js';
@@ -55,12 +56,12 @@ export async function startServer(
 ): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const redis = await connectRedis(config, logger);
-  const upstream = new UpstreamClient(config.upstream);
-  const passThrough = new PassThrough(config.upstream);
+  const upstream = new UpstreamClient(config.upstream, config.upstreamCa);
+  const passThrough = new PassThrough(config.upstream, config.upstreamCa);
 
   const index = new ReferrersIndex(redis);
   const journal = new ChangeJournal(redis);
-  const own = new OwnUpstream(upstream, config.upstreamCredentials);
+  const own = new OwnUpstream(upstream, config.upstreamCredentials, config.upstreamCa);
   const recovery = new PendingRecovery(index, journal, own, logger,
     options.recovery ?? RECOVERY);
   const locks = new DigestLocks(redis);
@@ -77,15 +78,16 @@ export async function startServer(
   const accessCache = new AccessCache(config.accessCacheMs, ACCESS_CACHE_ENTRIES);
   const app = createApp({ config, index, journal, locks, mirror, notifications, accessCache,
     upstream, passThrough }, logger);
-  const server = createServer(
-    // No request timeout: a 10 GiB layer upload may take hours (Node's default cuts at 300 s).
-    { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 },
-    app.callback(),
-  );
+  // No request timeout: a 10 GiB layer upload may take hours (Node's default cuts at 300 s).
+  const timeouts = { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 };
+  const server = config.tls === undefined
+    ? createServer(timeouts, app.callback())
+    : createHttpsServer({ ...timeouts, cert: config.tls.cert, key: config.tls.key },
+      app.callback());
   server.on('clientError', answerClientError(logger));
   await listen(server, config.listenHost, config.listenPort);
 
-  const url = serverUrl(server);
+  const url = serverUrl(server, config.tls === undefined ? 'http' : 'https');
   logger.info({ settings: describeConfig(config), url }, 'referrers-proxy started');
   const close = async (): Promise<void> => {
     await autoReindex.stop();
@@ -133,10 +135,10 @@ function listen(server: Server, host: string, port: number): Promise<void> {
   });
 }
 
-function serverUrl(server: Server): string {
+function serverUrl(server: Server, scheme: 'http' | 'https'): string {
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return `http://${host}:${address.port}`;
+  return `${scheme}://${host}:${address.port}`;
 }
 
 async function shutdown(

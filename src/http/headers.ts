@@ -38,8 +38,9 @@ interface PublicAddress {
 function publicAddress(req: IncomingMessage): PublicAddress {
   const proto = firstValue(req.headers['x-forwarded-proto']);
   const hosts = [firstValue(req.headers['x-forwarded-host']), req.headers.host];
+  const own = (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
   return {
-    proto: proto === 'https' ? 'https' : 'http',
+    proto: proto === 'https' || proto === 'http' ? proto : own,
     host: hosts.find((host) => host !== undefined && HOST.test(host)) ?? 'localhost',
   };
 }

@@ -19,9 +19,10 @@ const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 export class UpstreamClient {
   readonly #pool: Pool;
 
-  constructor(readonly origin: URL) {
+  constructor(readonly origin: URL, ca?: Buffer) {
     // No body or headers timeout shorter than a slow registry may need for a manifest write.
-    this.#pool = new Pool(origin.origin, { connections: 64, headersTimeout: 120_000 });
+    this.#pool = new Pool(origin.origin, { connections: 64, headersTimeout: 120_000,
+      ...(ca === undefined ? {} : { connect: { ca } }) });
   }
 
   async send(

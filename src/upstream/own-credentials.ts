@@ -3,6 +3,7 @@
 // the client's own. Speaks both schemes registries use: Basic, and the Bearer token flow
 // (ask the realm named in the challenge for a token, with Basic credentials when configured).
 
+import { Agent, fetch } from 'undici';
 import { UpstreamUnavailableError } from '../errors.js';
 import { parseChallenge, type Challenge } from './challenge.js';
 import type { HeaderMap, UpstreamClient, UpstreamResponse } from './client.js';
@@ -24,10 +25,16 @@ const EXPIRY_MARGIN_MS = 5_000;
 export class OwnUpstream {
   readonly #tokens = new Map<string, CachedToken>();
 
+  readonly #dispatcher: Agent;
+
   constructor(
     readonly client: UpstreamClient,
     private readonly credentials: Credentials | undefined,
-  ) {}
+    ca?: Buffer,
+  ) {
+    // The token realm is often served under the same private CA as the registry.
+    this.#dispatcher = new Agent(ca === undefined ? {} : { connect: { ca } });
+  }
 
   /** Sends a request, answering one authentication challenge when the upstream asks. */
   async send(method: string, path: string, headers: HeaderMap, body?: Buffer)
@@ -72,7 +79,8 @@ export class OwnUpstream {
 
     const headers: Record<string, string> = {};
     if (this.credentials !== undefined) headers.authorization = basic(this.credentials);
-    const response = await fetch(realm, { headers, signal: AbortSignal.timeout(30_000) })
+    const response = await fetch(realm, { headers, signal: AbortSignal.timeout(30_000),
+      dispatcher: this.#dispatcher })
       .catch((cause: unknown) => {
         throw new UpstreamUnavailableError('GET', realm.pathname, { cause });
       });

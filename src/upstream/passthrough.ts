@@ -20,10 +20,10 @@ export class PassThrough {
   readonly #agent: Agent;
   readonly #inFlight = new WeakMap<IncomingMessage, InFlight>();
 
-  constructor(private readonly upstream: URL) {
+  constructor(private readonly upstream: URL, ca?: Buffer) {
     const isHttps = upstream.protocol === 'https:';
     this.#agent = isHttps
-      ? new HttpsAgent({ keepAlive: true, maxSockets: 256 })
+      ? new HttpsAgent({ keepAlive: true, maxSockets: 256, ...(ca === undefined ? {} : { ca }) })
       : new Agent({ keepAlive: true, maxSockets: 256 });
     this.#proxy = httpProxy.createProxyServer({
       target: upstream.origin,

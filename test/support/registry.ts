@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
+import { Agent, fetch as undiciFetch } from 'undici';
 import { onFreePort } from './ports.js';
 import {
   launch, makeTempDir, removeTempDir, RestartableServer, waitUntilServing, type ManagedProcess,
@@ -29,6 +30,8 @@ export interface Registry {
 }
 
 export interface RegistryOptions {
+  /** Serve HTTPS with this PEM certificate and key (the url becomes https://). */
+  tls?: { certPath: string; keyPath: string; ca: Buffer };
   /** storage.delete.enabled (default true); false makes 2.8 answer DELETE with 405. */
   deleteEnabled?: boolean;
   /**
@@ -49,8 +52,8 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
       const configPath = join(rootDir, 'config.yml');
       await writeFile(configPath, registryConfig(port, rootDir, secret, opts));
 
-      const first = await launchRegistry(port, configPath);
-      return new RegistryInstance(port, rootDir, configPath, first);
+      const first = await launchRegistry(port, configPath, opts.tls?.ca);
+      return new RegistryInstance(port, rootDir, configPath, first, opts.tls?.ca);
     });
   } catch (err) {
     await removeTempDir(rootDir);
@@ -66,22 +69,29 @@ class RegistryInstance extends RestartableServer implements Registry {
     readonly rootDir: string,
     readonly configPath: string,
     first: ManagedProcess,
+    ca: Buffer | undefined,
   ) {
-    super(first, rootDir, () => launchRegistry(port, configPath));
-    this.url = `http://127.0.0.1:${port}`;
+    super(first, rootDir, () => launchRegistry(port, configPath, ca));
+    this.url = `${ca === undefined ? 'http' : 'https'}://127.0.0.1:${port}`;
   }
 }
 
-async function launchRegistry(port: number, configPath: string): Promise<ManagedProcess> {
+async function launchRegistry(
+  port: number,
+  configPath: string,
+  ca: Buffer | undefined,
+): Promise<ManagedProcess> {
   const child = launch('docker-registry', 'docker-registry', ['serve', configPath]);
-  await waitUntilServing(child, port, () => answersV2(port));
+  await waitUntilServing(child, port, () => answersV2(port, ca));
   return child;
 }
 
-async function answersV2(port: number): Promise<boolean> {
+async function answersV2(port: number, ca: Buffer | undefined): Promise<boolean> {
   try {
-    const response = await fetch(`http://127.0.0.1:${port}/v2/`, {
+    const scheme = ca === undefined ? 'http' : 'https';
+    const response = await undiciFetch(`${scheme}://127.0.0.1:${port}/v2/`, {
       signal: AbortSignal.timeout(1000),
+      ...(ca === undefined ? {} : { dispatcher: new Agent({ connect: { ca } }) }),
     });
     await response.body?.cancel();
     // 401: the registry is up and asks for credentials (auth configured through extraConfig).
@@ -119,6 +129,8 @@ function registryConfig(
     'http:',
     `  addr: 127.0.0.1:${port}`,
     `  secret: ${secret}`,
+    ...(opts.tls === undefined ? [] : ['  tls:', `    certificate: ${opts.tls.certPath}`,
+      `    key: ${opts.tls.keyPath}`]),
     '',
   ].join('\n');
 
