@@ -139,6 +139,46 @@ describe('referrers of digests the registry does not know', () => {
   });
 });
 
+describe('the hostile-input catalogue', () => {
+  const digest = `sha256:${'e'.repeat(64)}`;
+  const oci = { 'content-type': 'application/vnd.oci.image.manifest.v1+json' };
+  const nested = `{"schemaVersion":2,"subject":${'['.repeat(50_000)}${']'.repeat(50_000)}}`;
+  const cases: { name: string; path: string; init?: RequestInit; status: number; code: string }[]
+    = [
+      { name: 'name outside the grammar', path: `/v2/Bad_Name/referrers/${digest}`,
+        status: 400, code: 'NAME_INVALID' },
+      { name: 'path traversal in a name', path: '/v2/a/../../etc/manifests/v1',
+        init: { method: 'PUT', headers: oci, body: '{}' }, status: 400, code: 'NAME_INVALID' },
+      { name: 'malformed digest algorithm', path: '/v2/a/referrers/SHA256:abc',
+        status: 400, code: 'DIGEST_INVALID' },
+      { name: 'registered algorithm, wrong encoding', path: '/v2/a/referrers/sha512:abc',
+        status: 400, code: 'DIGEST_INVALID' },
+      { name: 'manifest that is not JSON', path: '/v2/a/manifests/v1',
+        init: { method: 'PUT', headers: oci, body: 'not json' }, status: 400,
+        code: 'MANIFEST_INVALID' },
+      { name: 'deeply nested JSON', path: '/v2/a/manifests/v1',
+        init: { method: 'PUT', headers: oci, body: nested }, status: 400,
+        code: 'MANIFEST_INVALID' },
+      { name: 'reference that is neither tag nor digest', path: '/v2/a/manifests/-bad-',
+        init: { method: 'PUT', headers: oci, body: '{}' }, status: 400,
+        code: 'MANIFEST_INVALID' },
+      { name: 'oversized query string', path: `/v2/a/referrers/${digest}?q=${'x'.repeat(20_000)}`,
+        status: 431, code: 'SIZE_INVALID' },
+    ];
+
+  for (const { name, path, init, status, code } of cases) {
+    it(`${name}: ${status} ${code}`, async () => {
+      const response = await raw(`${init?.method ?? 'GET'} ${path} HTTP/1.1\r\nHost: x\r\n`
+        + Object.entries(init?.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`).join('')
+        + (init?.body === undefined ? '' : `Content-Length: ${Buffer.byteLength(String(
+          init.body))}\r\n`)
+        + `Connection: close\r\n\r\n${init?.body === undefined ? '' : String(init.body)}`);
+      assert.equal(statusOf(response), status, response.slice(0, 300));
+      assert.equal(ociCodeOf(response), code);
+    });
+  }
+});
+
 describe('after all of the above', () => {
   it('the proxy still serves', async () => {
     assert.equal((await fetch(`${env.url}/readyz`)).status, 200);
