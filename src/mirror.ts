@@ -44,7 +44,6 @@ export class MirrorWorker {
   #timer: NodeJS.Timeout | undefined;
   #kicked: NodeJS.Timeout | undefined;
   #running: Promise<unknown> = Promise.resolve();
-  #again = false;
 
   constructor(
     private readonly redis: RedisConnection,
@@ -80,11 +79,9 @@ export class MirrorWorker {
     try {
       await this.runOnce();
     } catch (error) {
+      // The subject stays dirty; the next sweep retries, not sooner, so a registry that keeps
+      // refusing is not hammered.
       this.logger.warn({ err: error }, 'mirror sync failed; will retry');
-    }
-    if (this.#again) {
-      this.#again = false;
-      this.kick();
     }
   }
 
@@ -112,7 +109,6 @@ export class MirrorWorker {
       return true;
     } catch (error) {
       await this.redis.sadd(mirrorDirtyKey(repository), subject);
-      this.#again = true;
       throw error;
     } finally {
       await lock.release();
@@ -123,14 +119,19 @@ export class MirrorWorker {
     const everything = { artifactTypes: [], last: undefined };
     const page = await this.index.page(repository, subject, everything, MAX_MIRROR_BYTES);
     const complete = page.continueAfter === undefined;
+    // Pins beyond the first 4 MiB of descriptors wait until the list shrinks. A referrer found
+    // missing while pinning leaves the index, which marks the subject for another sync.
+    if (this.options.pins) {
+      const dropped = await this.#reconcilePins(repository, subject, page.entries, complete);
+      if (dropped > 0) return;
+    }
+
     if (this.options.mirror && complete) {
       await this.#writeReferrersTag(repository, subject, page.entries);
     } else if (this.options.mirror) {
       this.logger.warn({ repository, subject },
         'referrers index too large for a mirror tag (4 MiB); tag left as it was');
     }
-    // Pins beyond the first 4 MiB of descriptors wait until the list shrinks.
-    if (this.options.pins) await this.#reconcilePins(repository, subject, page.entries, complete);
   }
 
   async #writeReferrersTag(
@@ -155,9 +156,36 @@ export class MirrorWorker {
   async #putIndex(repository: string, subject: string, body: Buffer): Promise<void> {
     const path = `/v2/${repository}/manifests/${referrersTag(subject)}`;
     const response = await this.upstream.send('PUT', path, { 'content-type': OCI_INDEX }, body);
+    if (response.status === 400) await this.#dropMissing(repository, body);
     if (response.status !== 201) {
       throw new MirrorWriteError(`PUT ${path} answered ${response.status}`);
     }
+  }
+
+  /**
+   * Registry 2.8 refuses an index that lists a manifest it does not hold. The index is derived
+   * data: a referrer the registry confirms missing (deleted behind the proxy's back) leaves it.
+   */
+  async #dropMissing(repository: string, indexBody: Buffer): Promise<void> {
+    const { manifests } = JSON.parse(indexBody.toString('utf8')) as
+      { manifests: { digest: string }[] };
+    for (const { digest } of manifests) {
+      await this.locks.withLock(repository, digest, () => this.#dropIfMissing(repository, digest));
+    }
+  }
+
+  /**
+   * Removes an indexed referrer the registry answers 404 for; true when it did. The caller
+   * holds the digest's lock, so a push of that digest cannot be overtaken.
+   */
+  async #dropIfMissing(repository: string, digest: string): Promise<boolean> {
+    const head = await this.upstream.send('HEAD', `/v2/${repository}/manifests/${digest}`,
+      { accept: `${OCI_MANIFEST}, ${OCI_INDEX}` });
+    if (head.status !== 404) return false;
+
+    await this.index.remove(repository, digest);
+    this.logger.info({ repository, digest }, 'referrer missing from the registry; unlisted');
+    return true;
   }
 
   async #recordWritten(repository: string, subject: string, digest: string | undefined) {
@@ -179,21 +207,23 @@ export class MirrorWorker {
     subject: string,
     entries: readonly StoredDescriptor[],
     complete: boolean,
-  ): Promise<void> {
+  ): Promise<number> {
     const key = pinnedKey(repository, subject);
     const pinned = new Set(await this.redis.smembers(key));
     const listed = new Set(entries.map((entry) => entry.digest));
 
+    let dropped = 0;
     for (const digest of listed) {
       if (pinned.has(digest)) continue;
-      await this.#pin(repository, digest);
-      await this.redis.sadd(key, digest);
+      if (await this.#pin(repository, digest)) await this.redis.sadd(key, digest);
+      else dropped++;
     }
     for (const digest of pinned) {
       if (listed.has(digest) || !complete) continue;
       await this.#unpin(repository, digest);
       await this.redis.srem(key, digest);
     }
+    return dropped;
   }
 
   /**
@@ -201,18 +231,19 @@ export class MirrorWorker {
    * it is still indexed: a pin PUT after a concurrent delete would store the deleted referrer
    * again.
    */
-  async #pin(repository: string, digest: string): Promise<void> {
-    await this.locks.withLock(repository, digest, async () => {
-      if (await this.index.subjectOf(repository, digest) === undefined) return;
-      await this.#putPin(repository, digest);
+  async #pin(repository: string, digest: string): Promise<boolean> {
+    return this.locks.withLock(repository, digest, async () => {
+      if (await this.index.subjectOf(repository, digest) === undefined) return false;
+      return this.#putPin(repository, digest);
     });
   }
 
-  async #putPin(repository: string, digest: string): Promise<void> {
+  /** false when the registry no longer holds the referrer (it is then unlisted). */
+  async #putPin(repository: string, digest: string): Promise<boolean> {
     const accept = { accept: `${OCI_MANIFEST}, ${OCI_INDEX}` };
     const manifest = await this.upstream.send('GET', `/v2/${repository}/manifests/${digest}`,
       accept);
-    if (manifest.status === 404) return; // deleted meanwhile: its removal will follow
+    if (manifest.status === 404 && await this.#dropIfMissing(repository, digest)) return false;
     if (manifest.status !== 200 || computeDigest(manifest.body) !== digest) {
       throw new MirrorWriteError(`GET ${digest} answered ${manifest.status}`);
     }
@@ -224,6 +255,7 @@ export class MirrorWorker {
     if (response.status !== 201) {
       throw new MirrorWriteError(`PUT ${path} answered ${response.status}`);
     }
+    return true;
   }
 
   /**

@@ -14,7 +14,7 @@ import {
   deleteManifest, getManifest, pushBlob, pushImage, pushManifest,
 } from '../support/registry-client.js';
 import { startProxyEnv, type ProxyEnv } from '../support/proxy-env.js';
-import { waitUntilReady } from '../support/waiting.js';
+import { waitForReferrers, waitUntilReady } from '../support/waiting.js';
 
 const INDEX = 'application/vnd.oci.image.index.v1+json';
 const FAST_MIRROR = { server: { mirror: { intervalMs: 200, debounceMs: 50 } } };
@@ -109,6 +109,27 @@ function mirrorWrites(repository: string): number {
   return env.logs.lines.filter((line) => line.msg === 'mirror tag written'
     && line.repository === repository).length;
 }
+
+describe('a referrer deleted behind the proxy', () => {
+  // Regression: the mirror PUT of an index listing it failed forever and was retried every
+  // 200 ms; the index is derived data, so a referrer the registry confirms missing leaves it.
+  it('is unlisted when the mirror finds it missing, and the tag catches up', async () => {
+    const subject = await pushSubject(env.url, 'mirror/behind');
+    const kept = artifactManifest({ subject, artifactType: 'a/sig' });
+    const gone = artifactManifest({ subject, artifactType: 'a/sbom' });
+    await pushReferrer(env.url, 'mirror/behind', kept);
+    await pushReferrer(env.url, 'mirror/behind', gone);
+    await waitForMirror('mirror/behind', subject.digest);
+    assert.equal((await deleteManifest(env.registry.url, 'mirror/behind', gone.manifest.digest))
+      .status, 202);
+
+    const late = artifactManifest({ subject, artifactType: 'a/att' });
+    await pushReferrer(env.url, 'mirror/behind', late);
+    await waitForReferrers(env.url, 'mirror/behind', subject.digest,
+      [kept.manifest.digest, late.manifest.digest]);
+    await waitForMirror('mirror/behind', subject.digest);
+  });
+});
 
 describe('pin tags', () => {
   it('keep referrers through garbage-collect --delete-untagged', async () => {
