@@ -68,9 +68,16 @@ export function digestLockKey(repository: string, digest: string): string {
   return `${PREFIX}:{${repository}}:digest-lock:${digest}`;
 }
 
-/** Hash: referrer digest → artifactType ("" for none), so filters need not read descriptors. */
-export function artifactTypesKey(repository: string): string {
-  return `${PREFIX}:{${repository}}:artifact-types`;
+/**
+ * Hash: referrer digest → "<descriptor JSON bytes> <artifactType>", so a page can pick its
+ * entries by size and filter by type in one HMGET, before reading any descriptor.
+ */
+export function entryMetaKey(repository: string): string {
+  return `${PREFIX}:{${repository}}:entry-meta`;
+}
+
+export function entryMeta(jsonBytes: number, artifactType: string | undefined): string {
+  return `${jsonBytes} ${artifactType ?? ''}`;
 }
 
 /** Set once the index has been built from the registry; its absence means Redis lost it. */

@@ -5,19 +5,25 @@ import type { RedisConnection } from './connection.js';
 import type { Referrer } from '../oci/manifest.js';
 import {
   PageBudget,
-  fromStoredJson,
+  matchesFilter,
   toStoredDescriptor,
   type ReferrersQuery,
   type StoredDescriptor,
 } from '../oci/referrers.js';
 import { execAll, guard } from './guard.js';
 import {
-  artifactTypesKey, descriptorsKey, journalField, mirrorDirtyKey, mirrorRepositoriesKey,
+  descriptorsKey, entryMeta, entryMetaKey, journalField, mirrorDirtyKey, mirrorRepositoriesKey,
   pendingKey, referrersKey, subjectsKey,
 } from './keys.js';
 
 /** How many referrer digests one round trip reads while filling a page. */
-const SCAN_BATCH = 500;
+const SCAN_BATCH = 1000;
+
+interface Candidate {
+  readonly digest: string;
+  readonly bytes: number;
+  readonly artifactType: string | undefined;
+}
 
 export interface ReferrersPage {
   readonly entries: readonly StoredDescriptor[];
@@ -41,7 +47,8 @@ export class ReferrersIndex {
         .multi()
         .zadd(referrersKey(repository, subject), 0, descriptor.digest)
         .hset(descriptorsKey(repository), descriptor.digest, stored.json)
-        .hset(artifactTypesKey(repository), descriptor.digest, descriptor.artifactType ?? '')
+        .hset(entryMetaKey(repository), descriptor.digest,
+          entryMeta(Buffer.byteLength(stored.json), descriptor.artifactType))
         .hset(subjectsKey(repository), descriptor.digest, subject)
         .sadd(mirrorDirtyKey(repository), subject)
         .hdel(pendingKey(repository), journalField('add', descriptor.digest))),
@@ -68,7 +75,7 @@ export class ReferrersIndex {
       transaction
         .zrem(referrersKey(repository, subject), digest)
         .hdel(descriptorsKey(repository), digest)
-        .hdel(artifactTypesKey(repository), digest)
+        .hdel(entryMetaKey(repository), digest)
         .hdel(subjectsKey(repository), digest)
         .sadd(mirrorDirtyKey(repository), subject);
     }
@@ -108,47 +115,49 @@ export class ReferrersIndex {
           'LIMIT', 0, SCAN_BATCH));
       const candidates = await this.#candidates(repository, digests, query);
       const admitted = candidates.filter((candidate) => !budget.full
-        && budget.admit(candidate.bytes)).map((candidate) => candidate.digest);
+        && budget.admit(candidate.bytes));
       entries.push(...await this.#descriptors(repository, admitted));
 
-      if (budget.full) return { entries, continueAfter: admitted.at(-1) };
+      if (budget.full) return { entries, continueAfter: admitted.at(-1)?.digest };
       if (digests.length < SCAN_BATCH) return { entries, continueAfter: undefined };
       cursor = `(${digests.at(-1)}`;
     }
   }
 
-  /** The digests that pass the filter, with their descriptor sizes, in order. */
+  /** The digests that pass the filter, with their sizes and types, in order. */
   async #candidates(
     repository: string,
     digests: readonly string[],
     query: ReferrersQuery,
-  ): Promise<{ digest: string; bytes: number }[]> {
+  ): Promise<Candidate[]> {
     if (digests.length === 0) return [];
-    const sizes = this.redis.pipeline();
-    for (const digest of digests) sizes.hstrlen(descriptorsKey(repository), digest);
-    const [lengths, types] = await guard('index read', () => Promise.all([
-      sizes.exec(),
-      query.artifactTypes.length === 0
-        ? undefined
-        : this.redis.hmget(artifactTypesKey(repository), ...digests),
-    ]));
+    const metas = await guard('index read', () =>
+      this.redis.hmget(entryMetaKey(repository), ...digests));
 
     return digests.flatMap((digest, n) => {
-      const bytes = Number(lengths?.[n]?.[1] ?? 0);
-      const type = types?.[n] ?? undefined;
-      const wanted = types === undefined || (type !== null && type !== undefined
-        && query.artifactTypes.includes(type));
-      // 0 bytes: removed since the digests were read.
-      return bytes > 0 && wanted ? [{ digest, bytes }] : [];
+      const meta = metas[n];
+      if (meta === null || meta === undefined) return []; // removed since the digests were read
+      const space = meta.indexOf(' ');
+      const type = meta.slice(space + 1);
+      const artifactType = type === '' ? undefined : type;
+      const candidate = { digest, bytes: Number(meta.slice(0, space)), artifactType };
+      return matchesFilter({ ...candidate, json: '' }, query) ? [candidate] : [];
     });
   }
 
-  async #descriptors(repository: string, digests: readonly string[]): Promise<StoredDescriptor[]> {
-    if (digests.length === 0) return [];
+  /** The admitted descriptors' JSON, read as stored: nothing is parsed on the way out. */
+  async #descriptors(
+    repository: string,
+    admitted: readonly Candidate[],
+  ): Promise<StoredDescriptor[]> {
+    if (admitted.length === 0) return [];
     const jsons = await guard('index read', () =>
-      this.redis.hmget(descriptorsKey(repository), ...digests));
+      this.redis.hmget(descriptorsKey(repository), ...admitted.map((entry) => entry.digest)));
     // A referrer removed between the reads has no descriptor left; it is simply skipped.
-    return jsons.flatMap((json) => (json === null ? [] : [fromStoredJson(json)]));
+    return admitted.flatMap(({ digest, artifactType }, n) => {
+      const json = jsons[n];
+      return json === null || json === undefined ? [] : [{ digest, artifactType, json }];
+    });
   }
 
   async ping(): Promise<boolean> {

@@ -1,0 +1,164 @@
+// `npm run bench`: measures the proxy against the registry it fronts, in one run, on
+// loopback. Starts its own Redis, registry 2.8 and proxy; prints a table of figures with each
+// target and whether it is met, and writes the same as JSON (bench/results.json). Not a test:
+// ratios hold on a noisy machine, absolute times are for reading only.
+//
+// BENCH_BLOB_MIB (default 1024) sets the blob size; BENCH_SECONDS (default 5) the length of
+// each load run; BENCH_SCALE (default 1000000) the referrers loaded for the index-scale figure.
+
+import { writeFile } from 'node:fs/promises';
+import { artifactManifest, descriptorOf, randomImage } from '../test/support/oci-layout.js';
+import { spawnProxy, type ProxyProcess } from '../test/support/proxy-process.js';
+import { startRedis, type RedisServer } from '../test/support/redis.js';
+import { startRegistry, type Registry } from '../test/support/registry.js';
+import { pushBlob, pushImage, pushManifest } from '../test/support/registry-client.js';
+import { measureBlobs } from './blobs.js';
+import { measureIndexScale } from './index-scale.js';
+import { closedLoop, load, type LoadResult } from './load.js';
+import { loadReferrers } from './seed.js';
+
+export interface Figure {
+  readonly name: string;
+  readonly direct: string;
+  readonly proxy: string;
+  readonly value: number;
+  readonly target: string;
+  readonly met: boolean;
+}
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const BLOB_MIB = Number(process.env.BENCH_BLOB_MIB ?? 1024);
+const SCALE = Number(process.env.BENCH_SCALE ?? 1_000_000);
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+
+async function main(): Promise<void> {
+  const redis = await startRedis({ appendonly: false });
+  const registry = await startRegistry();
+  // The read figures use a proxy without mirror and pins: 9,900 of the 10,000 referrers are
+  // loaded straight into the index and do not exist in the registry, which the mirror would
+  // (rightly) unlist. The push figure uses the default proxy, mirror included.
+  const reads = await spawnProxy(registry.url, redis.url, ['--log-level', 'error',
+    '--mirror', 'off', '--pin-referrers', 'off']);
+  const pushes = await spawnProxy(registry.url, redis.url, ['--log-level', 'error']);
+  const figures: Figure[] = [];
+  try {
+    figures.push(...await measureBlobs(registry.url, reads, BLOB_MIB));
+    figures.push(...await measureManifests(registry, reads));
+    figures.push(...await measureReferrers(registry, reads, redis));
+    figures.push(await measurePushes(registry, pushes));
+    figures.push(...await measureIndexScale(redis.url, SCALE));
+  } finally {
+    await Promise.all([reads.child.stop(3000), pushes.child.stop(3000)]);
+    await Promise.all([registry.stop(), redis.stop()]);
+  }
+  report(figures);
+}
+
+async function measureManifests(registry: Registry, proxy: ProxyProcess): Promise<Figure[]> {
+  const image = randomImage({ layerCount: 2 });
+  await pushImage(registry.url, 'bench/manifest', 'v1', image);
+  const figures: Figure[] = [];
+  for (const method of ['HEAD', 'GET'] as const) {
+    const generator = method === 'HEAD' ? closedLoop : load;
+    for (const connections of [1, 16, 64]) {
+      const options = { method, path: '/v2/bench/manifest/manifests/v1', connections,
+        seconds: SECONDS, headers: { accept: OCI_MANIFEST } };
+      const direct = await generator(registry.url, options);
+      const proxied = await generator(proxy.url, options);
+      figures.push(ratioFigure(`manifest ${method} c=${connections} req/s`, direct, proxied,
+        0.8));
+    }
+    const sequential = { method, path: '/v2/bench/manifest/manifests/v1', connections: 1,
+      seconds: SECONDS, headers: { accept: OCI_MANIFEST } };
+    figures.push(latencyFigure(`manifest ${method} c=1`,
+      await closedLoop(registry.url, sequential), await closedLoop(proxy.url, sequential)));
+  }
+  return figures;
+}
+
+/** The referrers API against what clients do without it: read the tag-schema index. */
+async function measureReferrers(
+  registry: Registry,
+  proxy: ProxyProcess,
+  redis: RedisServer,
+): Promise<Figure[]> {
+  const figures: Figure[] = [];
+  for (const count of [1, 100, 10_000]) {
+    const { subject, tag } = await loadReferrers(registry, proxy, redis, `bench/ref${count}`,
+      count);
+    const options = { connections: 16, seconds: SECONDS };
+    const proxied = await load(proxy.url, { ...options,
+      path: `/v2/bench/ref${count}/referrers/${subject}` });
+    const direct = tag === undefined
+      ? undefined
+      : await load(registry.url, { ...options, path: `/v2/bench/ref${count}/manifests/${tag}`,
+        headers: { accept: 'application/vnd.oci.image.index.v1+json' } });
+    figures.push(referrersFigure(count, direct, proxied));
+  }
+  return figures;
+}
+
+function referrersFigure(count: number, direct: LoadResult | undefined, proxied: LoadResult) {
+  const ratio = direct === undefined ? Number.NaN : proxied.rps / direct.rps;
+  return {
+    name: `referrers ${count} req/s (direct: tag-schema read)`,
+    direct: direct === undefined ? 'n/a (over 4 MiB)' : fmt(direct.rps),
+    proxy: fmt(proxied.rps),
+    value: ratio,
+    target: count === 100 ? '>= 5x' : 'for reading',
+    met: count !== 100 || ratio >= 5,
+  };
+}
+
+/** Pushes of a manifest with a subject (mirror on) against plain manifest pushes direct. */
+async function measurePushes(registry: Registry, proxy: ProxyProcess): Promise<Figure> {
+  const image = randomImage();
+  await pushImage(registry.url, 'bench/push', 'v1', image);
+  const artifact = artifactManifest({ subject: descriptorOf(image.manifest),
+    artifactType: 'application/spdx+json' });
+  for (const blob of artifact.blobs) await pushBlob(registry.url, 'bench/push', blob);
+  const plain = randomImage();
+  for (const blob of plain.blobs) await pushBlob(registry.url, 'bench/push', blob);
+  await pushManifest(proxy.url, 'bench/push', artifact.manifest.digest, artifact.manifest);
+
+  const put = (body: Buffer, reference: string) => ({ method: 'PUT' as const, connections: 16,
+    seconds: SECONDS, path: `/v2/bench/push/manifests/${reference}`, body,
+    headers: { 'content-type': OCI_MANIFEST } });
+  const direct = await load(registry.url, put(plain.manifest.bytes, 'plain'));
+  const proxied = await load(proxy.url, put(artifact.manifest.bytes, artifact.manifest.digest));
+  return ratioFigure('push with subject c=16 req/s', direct, proxied, 0.7);
+}
+
+function ratioFigure(name: string, direct: LoadResult, proxied: LoadResult, target: number) {
+  const value = proxied.rps / direct.rps;
+  return { name, direct: fmt(direct.rps), proxy: fmt(proxied.rps), value,
+    target: `>= ${target}`, met: value >= target };
+}
+
+function latencyFigure(name: string, direct: LoadResult, proxied: LoadResult): Figure {
+  const added = proxied.p50Ms - direct.p50Ms;
+  return { name: `${name} added median latency ms`, direct: fmt(direct.p50Ms),
+    proxy: fmt(proxied.p50Ms), value: added, target: '< 0.5', met: added < 0.5 };
+}
+
+export function fmt(value: number): string {
+  return Number.isFinite(value) ? value.toFixed(value >= 100 ? 0 : 2) : 'n/a';
+}
+
+function report(figures: readonly Figure[]): void {
+  const rows = figures.map((f) => [f.name, f.direct, f.proxy, fmt(f.value), f.target,
+    f.met ? 'yes' : 'NO']);
+  const header = ['figure', 'direct', 'proxy', 'value', 'target', 'met'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  for (const row of [header, ...rows]) {
+    console.log(row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  '));
+  }
+  const results = { date: new Date().toISOString(), seconds: SECONDS, blobMiB: BLOB_MIB,
+    scale: SCALE, figures };
+  void writeFile(new URL('./results.json', import.meta.url), JSON.stringify(results, null, 2));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
