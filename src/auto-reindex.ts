@@ -8,8 +8,8 @@ import { tryLock } from './index-store/lock.js';
 import type { Logger } from './log.js';
 import type { Reindexer } from './reindex.js';
 
-/** A rebuild of a large registry takes a while; another process may take over after this. */
-const LOCK_MS = 30 * 60_000;
+/** Renewed while the rebuild runs; another process takes over this soon after a crash. */
+const LOCK_MS = 30_000;
 
 export class AutoReindex {
   #running: Promise<void> = Promise.resolve();

@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'RP_ERR_PAGINATION_INVALID'
   | 'RP_ERR_PATH_INVALID'
   | 'RP_ERR_BODY_TIMEOUT'
+  | 'RP_ERR_TAG_RESERVED'
   | 'RP_ERR_UPSTREAM_INVALID';
 
 export abstract class ProxyError extends Error {
@@ -120,7 +121,7 @@ export class PaginationInvalidError extends ProxyError {
   readonly code = 'RP_ERR_PAGINATION_INVALID';
 
   constructor(readonly query: string) {
-    super('n must be a non-negative integer');
+    super('n must be an integer from 0 to 999999999');
   }
 
   get detail() {
@@ -170,5 +171,19 @@ export class BodyTimeoutError extends ProxyError {
 
   get detail() {
     return { timeoutSeconds: this.timeoutMs / 1000 };
+  }
+}
+
+/** A client tried to write or delete a tag the proxy maintains (mirror or pin tags). */
+export class TagReservedError extends ProxyError {
+  override readonly name = 'TagReservedError';
+  readonly code = 'RP_ERR_TAG_RESERVED';
+
+  constructor(readonly tag: string) {
+    super('this tag is maintained by referrers-proxy (referrers tag schema or pin tag)');
+  }
+
+  get detail() {
+    return { tag: this.tag };
   }
 }

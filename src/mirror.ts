@@ -19,8 +19,9 @@ import type { ReferrersIndex } from './index-store/referrers-index.js';
 import type { Logger } from './log.js';
 import { computeDigest } from './oci/digest.js';
 import { OCI_INDEX, OCI_MANIFEST } from './oci/media-types.js';
-import { renderIndex, type StoredDescriptor } from './oci/referrers.js';
+import { descriptorsOfIndex, renderIndex } from './oci/referrers.js';
 import { pinTag, referrersTag } from './oci/referrers-tag.js';
+import { fetchManifest, referrerOf } from './upstream/manifests.js';
 import type { OwnUpstream } from './upstream/own-credentials.js';
 
 export interface MirrorOptions {
@@ -34,7 +35,10 @@ export interface MirrorOptions {
 
 /** registry 2.8 refuses manifests over 4 MiB; a larger referrers index cannot be mirrored. */
 const MAX_MIRROR_BYTES = 4 * 1024 * 1024;
-const LOCK_MS = 60_000;
+const LOCK_MS = 10_000;
+const EVERYTHING = { artifactTypes: [], last: undefined };
+const CLEAR_IF_UNCHANGED = `if redis.call('hget', KEYS[1], ARGV[1]) == ARGV[2] then
+  return redis.call('hdel', KEYS[1], ARGV[1]) else return 0 end`;
 
 class MirrorWriteError extends Error {
   override readonly name = 'MirrorWriteError';
@@ -85,72 +89,103 @@ export class MirrorWorker {
     }
   }
 
-  /** Syncs every dirty subject this process can lock; returns how many it synced. */
+  /**
+   * Syncs every dirty subject this process can lock; returns how many it synced. A subject
+   * that fails is logged and left marked; the others go on (one subject must not stall all).
+   */
   async runOnce(): Promise<number> {
     let synced = 0;
     for (const repository of await this.redis.smembers(mirrorRepositoriesKey())) {
-      const subjects = await this.redis.smembers(mirrorDirtyKey(repository));
-      for (const subject of subjects) {
-        if (await this.#withLock(repository, subject)) synced++;
+      for (const subject of await this.redis.hkeys(mirrorDirtyKey(repository))) {
+        try {
+          if (await this.#syncLocked(repository, subject)) synced++;
+        } catch (error) {
+          this.logger.warn({ err: error, repository, subject }, 'mirror sync failed; will retry');
+        }
       }
       await this.#forgetRepositoryIfClean(repository);
     }
     return synced;
   }
 
-  async #withLock(repository: string, subject: string): Promise<boolean> {
+  async #syncLocked(repository: string, subject: string): Promise<boolean> {
     const lock = await tryLock(this.redis, mirrorLockKey(repository, subject), LOCK_MS);
     if (lock === undefined) return false;
 
     try {
-      // Cleared before reading: a change landing during the sync marks the subject again.
-      await this.redis.srem(mirrorDirtyKey(repository), subject);
+      const mark = await this.redis.hget(mirrorDirtyKey(repository), subject);
+      if (mark === null) return false;
       await this.#sync(repository, subject);
+      // Cleared only if nothing changed during the sync; a crash before this leaves it marked.
+      await this.redis.eval(CLEAR_IF_UNCHANGED, 1, mirrorDirtyKey(repository), subject, mark);
       return true;
-    } catch (error) {
-      await this.redis.sadd(mirrorDirtyKey(repository), subject);
-      throw error;
     } finally {
       await lock.release();
     }
   }
 
   async #sync(repository: string, subject: string): Promise<void> {
-    const everything = { artifactTypes: [], last: undefined };
-    const page = await this.index.page(repository, subject, everything, MAX_MIRROR_BYTES);
-    const complete = page.continueAfter === undefined;
-    // Pins beyond the first 4 MiB of descriptors wait until the list shrinks. A referrer found
-    // missing while pinning leaves the index, which marks the subject for another sync.
-    if (this.options.pins) {
-      const dropped = await this.#reconcilePins(repository, subject, page.entries, complete);
-      if (dropped > 0) return;
-    }
-
-    if (this.options.mirror && complete) {
-      await this.#writeReferrersTag(repository, subject, page.entries);
-    } else if (this.options.mirror) {
-      this.logger.warn({ repository, subject },
-        'referrers index too large for a mirror tag (4 MiB); tag left as it was');
-    }
+    // A referrer found missing while pinning leaves the index, which marks the subject again;
+    // the tag is written by the next sync, from the corrected list.
+    if (this.options.pins && await this.#reconcilePins(repository, subject) > 0) return;
+    if (this.options.mirror) await this.#writeReferrersTag(repository, subject);
   }
 
-  async #writeReferrersTag(
-    repository: string,
-    subject: string,
-    entries: readonly StoredDescriptor[],
-  ): Promise<void> {
-    const body = Buffer.from(renderIndex(entries));
+  async #writeReferrersTag(repository: string, subject: string): Promise<void> {
+    const page = await this.index.page(repository, subject, EVERYTHING, MAX_MIRROR_BYTES);
+    const body = Buffer.from(renderIndex(page.entries));
+    if (page.continueAfter !== undefined || body.length > MAX_MIRROR_BYTES) {
+      this.logger.warn({ repository, subject },
+        'referrers index too large for a mirror tag (4 MiB); tag left as it was');
+      return;
+    }
 
     const digest = computeDigest(body);
     const written = await this.redis.hget(mirrorWrittenKey(repository), subject);
-    if (written === digest) return;
+    const current = await this.#taggedDigest(repository, subject);
+    if (current !== undefined && current !== written && current !== digest
+      && await this.#adopt(repository, subject) > 0) return;
 
-    if (entries.length > 0) await this.#putIndex(repository, subject, body);
-    await this.#recordWritten(repository, subject, entries.length > 0 ? digest : undefined);
-    this.logger.debug({ repository, subject, digest, referrers: entries.length },
-      'mirror tag written');
+    const listed = page.entries.length > 0;
+    if (listed && current !== digest) {
+      await this.#putIndex(repository, subject, body);
+      this.logger.debug({ repository, subject, digest, referrers: page.entries.length },
+        'mirror tag written');
+    }
+    await this.#recordWritten(repository, subject, listed ? digest : undefined);
     // Only an index the proxy wrote itself is ever deleted (design.md invariant 6).
-    if (written !== null) await this.#deleteManifest(repository, written);
+    if (written !== null && written !== digest) await this.#deleteManifest(repository, written);
+  }
+
+  /** Digest of the manifest the referrers tag holds now, whoever wrote it. */
+  async #taggedDigest(repository: string, subject: string): Promise<string | undefined> {
+    const path = `/v2/${repository}/manifests/${referrersTag(subject)}`;
+    const response = await this.upstream.send('HEAD', path, { accept: OCI_INDEX });
+    const reported = response.headers['docker-content-digest'];
+    return response.status === 200 && typeof reported === 'string' ? reported : undefined;
+  }
+
+  /**
+   * The tag holds an index the proxy did not write (a client wrote it, bypassing the proxy, or
+   * before it arrived). Before it is replaced, its entries that check out are indexed, as a
+   * rebuild would (distribution-spec "Enabling the Referrers API"); returns how many.
+   */
+  async #adopt(repository: string, subject: string): Promise<number> {
+    const tag = referrersTag(subject);
+    const listed = await fetchManifest(this.upstream, repository, tag);
+    const entries = listed === undefined ? undefined : descriptorsOfBytes(listed.bytes);
+    let adopted = 0;
+    for (const entry of entries ?? []) {
+      if (await this.index.subjectOf(repository, entry.digest) !== undefined) continue;
+      const fetched = await fetchManifest(this.upstream, repository, entry.digest);
+      const referrer = fetched === undefined ? undefined : referrerOf(fetched);
+      if (referrer === undefined || referrersTag(referrer.subject) !== tag) continue;
+
+      await this.locks.withLock(repository, entry.digest, () => this.index.add(repository,
+        referrer));
+      adopted++;
+    }
+    return adopted;
   }
 
   async #putIndex(repository: string, subject: string, body: Buffer): Promise<void> {
@@ -167,9 +202,7 @@ export class MirrorWorker {
    * data: a referrer the registry confirms missing (deleted behind the proxy's back) leaves it.
    */
   async #dropMissing(repository: string, indexBody: Buffer): Promise<void> {
-    const { manifests } = JSON.parse(indexBody.toString('utf8')) as
-      { manifests: { digest: string }[] };
-    for (const { digest } of manifests) {
+    for (const { digest } of descriptorsOfBytes(indexBody) ?? []) {
       await this.locks.withLock(repository, digest, () => this.#dropIfMissing(repository, digest));
     }
   }
@@ -202,34 +235,33 @@ export class MirrorWorker {
     }
   }
 
-  async #reconcilePins(
-    repository: string,
-    subject: string,
-    entries: readonly StoredDescriptor[],
-    complete: boolean,
-  ): Promise<number> {
+  /**
+   * Pins every listed referrer not pinned yet, page by page (pins have no size limit). A pin
+   * dies with its referrer (index.remove forgets it), so there is nothing to unpin. Returns
+   * how many referrers turned out to be gone from the registry.
+   */
+  async #reconcilePins(repository: string, subject: string): Promise<number> {
     const key = pinnedKey(repository, subject);
     const pinned = new Set(await this.redis.smembers(key));
-    const listed = new Set(entries.map((entry) => entry.digest));
-
     let dropped = 0;
-    for (const digest of listed) {
-      if (pinned.has(digest)) continue;
-      if (await this.#pin(repository, digest)) await this.redis.sadd(key, digest);
-      else dropped++;
-    }
-    for (const digest of pinned) {
-      if (listed.has(digest) || !complete) continue;
-      await this.#unpin(repository, digest);
-      await this.redis.srem(key, digest);
-    }
+    let last: string | undefined;
+    do {
+      const page = await this.index.page(repository, subject, { ...EVERYTHING, last },
+        MAX_MIRROR_BYTES);
+      for (const { digest } of page.entries) {
+        if (pinned.has(digest)) continue;
+        if (await this.#pin(repository, digest)) await this.redis.sadd(key, digest);
+        else dropped++;
+      }
+      last = page.continueAfter;
+    } while (last !== undefined);
     return dropped;
   }
 
   /**
    * Tags the referrer's own bytes under its pin tag, holding the digest's lock and only while
    * it is still indexed: a pin PUT after a concurrent delete would store the deleted referrer
-   * again.
+   * again. false when it is no longer indexed or the registry lost it (it is then unlisted).
    */
   async #pin(repository: string, digest: string): Promise<boolean> {
     return this.locks.withLock(repository, digest, async () => {
@@ -238,7 +270,6 @@ export class MirrorWorker {
     });
   }
 
-  /** false when the registry no longer holds the referrer (it is then unlisted). */
   async #putPin(repository: string, digest: string): Promise<boolean> {
     const accept = { accept: `${OCI_MANIFEST}, ${OCI_INDEX}` };
     const manifest = await this.upstream.send('GET', `/v2/${repository}/manifests/${digest}`,
@@ -258,19 +289,19 @@ export class MirrorWorker {
     return true;
   }
 
-  /**
-   * Removes a pin tag. Registry 2.8 has no tag delete, but deleting the referrer by digest
-   * already dropped every tag on it; registries that delete tags get the explicit request.
-   */
-  async #unpin(repository: string, digest: string): Promise<void> {
-    await this.upstream.send('DELETE', `/v2/${repository}/manifests/${pinTag(digest)}`, {});
-  }
-
   /** Un-lists, then re-lists if subjects remain: a concurrent mark is never lost. */
   async #forgetRepositoryIfClean(repository: string): Promise<void> {
     await this.redis.srem(mirrorRepositoriesKey(), repository);
-    if (await this.redis.scard(mirrorDirtyKey(repository)) > 0) {
+    if (await this.redis.hlen(mirrorDirtyKey(repository)) > 0) {
       await this.redis.sadd(mirrorRepositoriesKey(), repository);
     }
+  }
+}
+
+function descriptorsOfBytes(bytes: Buffer) {
+  try {
+    return descriptorsOfIndex(JSON.parse(bytes.toString('utf8')));
+  } catch {
+    return undefined;
   }
 }

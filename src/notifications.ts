@@ -7,11 +7,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { DigestLocks } from './index-store/digest-lock.js';
 import type { ReferrersIndex } from './index-store/referrers-index.js';
-import { canCompute, computeDigest, parseDigest } from './oci/digest.js';
-import { readReferrer } from './oci/manifest.js';
+import { parseDigest } from './oci/digest.js';
 import { OCI_INDEX, OCI_MANIFEST } from './oci/media-types.js';
 import { isRepositoryName } from './oci/name.js';
 import type { UpstreamClient } from './upstream/client.js';
+import { fetchManifest, referrerOf } from './upstream/manifests.js';
 
 /** The distribution notification envelope, as far as the proxy reads it. */
 export interface NotificationEvent {
@@ -79,14 +79,8 @@ export class NotificationHandler {
 
   /** Indexes the manifest if the registry holds it, its bytes match, and it is a referrer. */
   async #pushed({ repository, digest }: NotificationEvent): Promise<boolean> {
-    const algorithm = parseDigest(digest)?.algorithm ?? '';
-    if (!canCompute(algorithm)) return false;
-    const response = await this.upstream.send('GET', `/v2/${repository}/manifests/${digest}`,
-      { accept: `${OCI_MANIFEST}, ${OCI_INDEX}` });
-    if (response.status !== 200 || computeDigest(response.body, algorithm) !== digest) return false;
-
-    const referrer = safeReadReferrer(response.body,
-      String(response.headers['content-type'] ?? ''), digest);
+    const fetched = await fetchManifest(this.upstream, repository, digest);
+    const referrer = fetched === undefined ? undefined : referrerOf(fetched);
     if (referrer === undefined) return false;
     await this.index.add(repository, referrer);
     return true;
@@ -101,13 +95,5 @@ export class NotificationHandler {
 
     await this.index.remove(repository, digest);
     return true;
-  }
-}
-
-function safeReadReferrer(bytes: Buffer, contentType: string, digest: string) {
-  try {
-    return readReferrer(bytes, contentType, digest);
-  } catch {
-    return undefined; // a broken manifest in the registry is no referrer to list
   }
 }

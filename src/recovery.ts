@@ -3,6 +3,7 @@
 // applied. The upstream is the source of truth (design.md invariant 2): a pushed referrer it
 // holds is indexed, one it lacks is dropped; a deleted referrer it no longer holds is removed.
 
+import type { DigestLocks } from './index-store/digest-lock.js';
 import type { ChangeJournal, PendingChange } from './index-store/journal.js';
 import { changedDigest } from './index-store/journal.js';
 import type { ReferrersIndex } from './index-store/referrers-index.js';
@@ -32,6 +33,7 @@ export class PendingRecovery {
   constructor(
     private readonly index: ReferrersIndex,
     private readonly journal: ChangeJournal,
+    private readonly locks: DigestLocks,
     /** The proxy's own access (its credentials, when configured). */
     private readonly upstream: Pick<UpstreamClient, 'send'>,
     private readonly logger: Logger,
@@ -58,7 +60,11 @@ export class PendingRecovery {
     const report: RecoveryReport = { indexed: 0, removed: 0, cleared: 0, undecided: 0 };
     for (const repository of await this.journal.repositories()) {
       for (const change of await this.journal.pending(repository)) {
-        if (now - change.since >= this.options.settleAfterMs) report[await this.#settle(change)]++;
+        if (now - change.since < this.options.settleAfterMs) continue;
+        // Under the digest's lock: a client pushing or deleting it now must not be overtaken.
+        const outcome = await this.locks.withLock(repository, changedDigest(change),
+          () => this.#settle(change));
+        report[outcome]++;
       }
       await this.journal.forgetRepositoryIfSettled(repository);
     }

@@ -10,12 +10,12 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UpstreamInvalidError } from './errors.js';
 import type { ReferrersIndex } from './index-store/referrers-index.js';
-import { canCompute, computeDigest, parseDigest } from './oci/digest.js';
-import { readReferrer, type Referrer } from './oci/manifest.js';
-import { OCI_INDEX, OCI_MANIFEST } from './oci/media-types.js';
+import { parseDigest } from './oci/digest.js';
+import type { Referrer } from './oci/manifest.js';
 import { descriptorsOfIndex } from './oci/referrers.js';
 import { isReferrersTag, referrersTag } from './oci/referrers-tag.js';
 import type { UpstreamClient } from './upstream/client.js';
+import { fetchManifest, referrerOf, type FetchedManifest } from './upstream/manifests.js';
 
 export interface ReindexOptions {
   /** Only this repository; otherwise every repository in the catalog. */
@@ -37,15 +37,9 @@ export interface ReindexProgress {
   current: string;
 }
 
-const ACCEPT = [OCI_MANIFEST, OCI_INDEX, 'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json'].join(', ');
 const MAX_PAGES = 10_000;
 
-interface Fetched {
-  readonly digest: string;
-  readonly bytes: Buffer;
-  readonly contentType: string;
-}
+type Fetched = FetchedManifest;
 
 export class Reindexer {
   constructor(
@@ -175,38 +169,12 @@ class RepositoryWalk {
     this.progress.referrersIndexed++;
   }
 
-  /** GETs a manifest and checks its bytes against its digest before trusting them. */
   async #fetch(reference: string): Promise<Fetched | undefined> {
     this.signal?.throwIfAborted();
-    const path = `/v2/${this.repository}/manifests/${reference}`;
-    const response = await this.upstream.send('GET', path, { accept: ACCEPT });
-    if (response.status !== 200) return undefined;
-    this.progress.manifestsRead++;
-
-    const digest = verifiedDigest(reference, response.body,
-      String(response.headers['docker-content-digest'] ?? ''));
-    if (digest === undefined) return undefined;
-    return { digest, bytes: response.body,
-      contentType: String(response.headers['content-type'] ?? '') };
+    const fetched = await fetchManifest(this.upstream, this.repository, reference);
+    if (fetched !== undefined) this.progress.manifestsRead++;
+    return fetched;
   }
-}
-
-function referrerOf(fetched: Fetched): Referrer | undefined {
-  try {
-    return readReferrer(fetched.bytes, fetched.contentType, fetched.digest);
-  } catch {
-    return undefined; // a broken manifest in the registry is no referrer to list
-  }
-}
-
-/** The digest of the bytes, when it agrees with the reference or the registry's header. */
-function verifiedDigest(reference: string, bytes: Buffer, reported: string): string | undefined {
-  const claimed = parseDigest(reference) !== undefined ? reference : reported;
-  const algorithm = parseDigest(claimed)?.algorithm ?? 'sha256';
-  if (!canCompute(algorithm)) return undefined;
-
-  const computed = computeDigest(bytes, algorithm);
-  return claimed === '' || claimed === computed ? computed : undefined;
 }
 
 /**

@@ -62,9 +62,9 @@ export async function startServer(
   const index = new ReferrersIndex(redis);
   const journal = new ChangeJournal(redis);
   const own = new OwnUpstream(upstream, config.upstreamCredentials, config.upstreamCa);
-  const recovery = new PendingRecovery(index, journal, own, logger,
-    options.recovery ?? RECOVERY);
   const locks = new DigestLocks(redis);
+  const recovery = new PendingRecovery(index, journal, locks, own, logger,
+    options.recovery ?? RECOVERY);
   const mirror = new MirrorWorker(redis, index, locks, own, logger, {
     mirror: config.mirror, pins: config.pinReferrers, ...(options.mirror ?? MIRROR),
   });

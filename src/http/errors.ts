@@ -22,6 +22,7 @@ const WIRE: Readonly<Record<ErrorCode, WireError>> = {
   RP_ERR_PAGINATION_INVALID: { status: 400, ociCode: 'PAGINATION_NUMBER_INVALID' },
   RP_ERR_PATH_INVALID: { status: 400, ociCode: 'NAME_INVALID' },
   RP_ERR_BODY_TIMEOUT: { status: 408, ociCode: 'MANIFEST_INVALID' },
+  RP_ERR_TAG_RESERVED: { status: 403, ociCode: 'DENIED' },
   RP_ERR_UPSTREAM_INVALID: { status: 502, ociCode: 'UNAVAILABLE' },
 };
 

@@ -2,10 +2,13 @@
 // A referrer is indexed only after the upstream accepted it, and OCI-Subject goes out only
 // after the index write succeeded (design.md invariants 1 and 2).
 
-import { DigestInvalidError, NameInvalidError, ReferenceInvalidError } from '../errors.js';
+import {
+  DigestInvalidError, NameInvalidError, ReferenceInvalidError, TagReservedError,
+} from '../errors.js';
 import { canCompute, computeDigest, parseDigest } from '../oci/digest.js';
 import { readReferrer, type Referrer } from '../oci/manifest.js';
 import { isRepositoryName, parseReference, type Reference } from '../oci/name.js';
+import { isPinTag, isReferrersTag } from '../oci/referrers-tag.js';
 import type { UpstreamResponse } from '../upstream/client.js';
 import { readBodyCapped } from './body.js';
 import { forwardedHeaders, withoutHopByHop } from './headers.js';
@@ -20,6 +23,18 @@ interface ManifestTarget {
 }
 
 /** Validates the repository and reference of a manifest route. */
+/**
+ * Tags the proxy maintains are refused to clients while it maintains them: a client
+ * overwriting a pin would let garbage collection take a referrer, and one overwriting a
+ * referrers tag would serve a forged list while Redis is down.
+ */
+function refuseReservedTag(reference: Reference, deps: Dependencies): void {
+  if (reference.kind !== 'tag') return;
+  const reserved = (deps.config.pinReferrers && isPinTag(reference.tag))
+    || (deps.config.mirror && isReferrersTag(reference.tag));
+  if (reserved) throw new TagReservedError(reference.tag);
+}
+
 export function manifestTarget(ctx: ProxyContext): ManifestTarget {
   const repository = ctx.state.route.repository ?? '';
   if (!isRepositoryName(repository)) throw new NameInvalidError(repository);
@@ -33,6 +48,7 @@ export function manifestTarget(ctx: ProxyContext): ManifestTarget {
 
 export async function putManifest(ctx: ProxyContext, deps: Dependencies): Promise<void> {
   const target = manifestTarget(ctx);
+  refuseReservedTag(target.reference, deps);
   const { maxManifestBytes, manifestBodyTimeoutMs } = deps.config;
   const body = await readBodyCapped(ctx.req, maxManifestBytes, manifestBodyTimeoutMs);
 
@@ -102,6 +118,7 @@ function accepted(response: UpstreamResponse, referrer: Referrer): boolean {
 
 export async function deleteManifest(ctx: ProxyContext, deps: Dependencies): Promise<void> {
   const { repository, reference } = manifestTarget(ctx);
+  refuseReservedTag(reference, deps);
   if (reference.kind === 'tag') return forwardAndRelay(ctx, deps);
 
   // Locked even when nothing is indexed yet: a push of this digest may be on its way.

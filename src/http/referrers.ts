@@ -73,7 +73,11 @@ async function answerFromMirror(
   const entries = response.status === 404 ? [] : mirrorEntries(response.status, response.body);
   if (entries === undefined) throw new IndexUnavailableError('index read');
   ctx.set(SOURCE_HEADER, 'mirror');
-  answer(ctx, query, entries.filter((entry) => matchesFilter(entry, query)));
+  // One page, in the index's digest order, continuing after a cursor the client already has.
+  const after = query.last;
+  const wanted = entries.filter((entry) => matchesFilter(entry, query)
+    && (after === undefined || entry.digest > after));
+  answer(ctx, query, wanted.sort((a, b) => (a.digest < b.digest ? -1 : 1)));
 }
 
 function mirrorEntries(status: number, body: Buffer): StoredDescriptor[] | undefined {

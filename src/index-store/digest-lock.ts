@@ -9,8 +9,8 @@ import { guard } from './guard.js';
 import { digestLockKey } from './keys.js';
 import { tryLock, type HeldLock } from './lock.js';
 
-/** Longer than any upstream manifest request may take (the client's 120 s headers timeout). */
-const LOCK_MS = 150_000;
+/** Renewed while held; a crashed holder's lock frees itself this soon. */
+const LOCK_MS = 10_000;
 /** How long a request waits for its turn before it is refused with a retryable 503. */
 const WAIT_MS = 30_000;
 

@@ -38,7 +38,11 @@ export function pendingRepositoriesKey(): string {
   return `${PREFIX}:pending-repositories`;
 }
 
-/** Set of subjects whose mirror tag and pins must be brought in line with the index. */
+/**
+ * Hash: subject → change counter of subjects whose mirror tag and pins must be brought in line
+ * with the index. A sync clears a subject only if the counter did not move meanwhile, so a
+ * change during a sync, or a sync cut short by a crash, leaves it marked.
+ */
 export function mirrorDirtyKey(repository: string): string {
   return `${PREFIX}:{${repository}}:mirror-dirty`;
 }

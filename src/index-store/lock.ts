@@ -1,12 +1,14 @@
-// A lock in Redis shared by every proxy process: SET NX with an expiry, released only by its
-// holder (compare-and-delete in one script, so a lock that expired and was taken by another
-// process is never released by the first).
+// A lock in Redis shared by every proxy process: SET NX with a short expiry that its holder
+// renews while it works, released only by its holder (compare-and-delete in one script). A
+// holder that crashes stops renewing, so its lock frees itself within one expiry.
 
 import { randomUUID } from 'node:crypto';
 import type { RedisConnection } from './connection.js';
 
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then
   return redis.call('del', KEYS[1]) else return 0 end`;
+const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 
 export interface HeldLock {
   release(): Promise<void>;
@@ -20,8 +22,14 @@ export async function tryLock(
 ): Promise<HeldLock | undefined> {
   const token = randomUUID();
   if (await redis.set(key, token, 'PX', expiryMs, 'NX') !== 'OK') return undefined;
+
+  const renewal = setInterval(() => {
+    redis.eval(RENEW, 1, key, token, expiryMs).catch(() => undefined);
+  }, Math.max(expiryMs / 3, 100));
+  renewal.unref();
   return {
     async release() {
+      clearInterval(renewal);
       await redis.eval(RELEASE, 1, key, token);
     },
   };

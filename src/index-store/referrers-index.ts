@@ -13,7 +13,7 @@ import {
 import { execAll, guard } from './guard.js';
 import {
   descriptorsKey, entryMeta, entryMetaKey, journalField, mirrorDirtyKey, mirrorRepositoriesKey,
-  pendingKey, referrersKey, subjectsKey,
+  pendingKey, pinnedKey, referrersKey, subjectsKey,
 } from './keys.js';
 
 /** How many referrer digests one round trip reads while filling a page. */
@@ -50,7 +50,7 @@ export class ReferrersIndex {
         .hset(entryMetaKey(repository), descriptor.digest,
           entryMeta(Buffer.byteLength(stored.json), descriptor.artifactType))
         .hset(subjectsKey(repository), descriptor.digest, subject)
-        .sadd(mirrorDirtyKey(repository), subject)
+        .hincrby(mirrorDirtyKey(repository), subject, 1)
         .hdel(pendingKey(repository), journalField('add', descriptor.digest))),
     );
     await this.#listDirtyRepository(repository);
@@ -77,7 +77,10 @@ export class ReferrersIndex {
         .hdel(descriptorsKey(repository), digest)
         .hdel(entryMetaKey(repository), digest)
         .hdel(subjectsKey(repository), digest)
-        .sadd(mirrorDirtyKey(repository), subject);
+        // Deleting a manifest drops every tag on it (distribution-spec "Deleting Manifests"),
+        // its pin included: a later push of the same bytes must be pinned again.
+        .srem(pinnedKey(repository, subject), digest)
+        .hincrby(mirrorDirtyKey(repository), subject, 1);
     }
 
     await guard('index remove', () => execAll(transaction));

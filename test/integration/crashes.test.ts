@@ -86,7 +86,9 @@ describe('SIGKILL of the proxy during a burst of pushes', () => {
     const survivor = await settlingProxy();
     try {
       const held = await heldByRegistry('crash/kill', artifacts);
-      const listed = await waitForReferrers(survivor.url, 'crash/kill', subject.digest, held);
+      // Locks the killed proxy held expire within 10 s; recovery waits for them.
+      const listed = await waitForReferrers(survivor.url, 'crash/kill', subject.digest, held,
+        400);
       assert.ok(acknowledged.every((digest) => listed.includes(digest)),
         'every push answered with OCI-Subject is listed');
     } finally {
@@ -107,7 +109,8 @@ describe('the registry killed under the proxy', () => {
       await registry.restart();
 
       const held = await heldByRegistry('crash/upstream', artifacts);
-      const listed = await waitForReferrers(proxy.url, 'crash/upstream', subject.digest, held);
+      const listed = await waitForReferrers(proxy.url, 'crash/upstream', subject.digest, held,
+        400);
       assert.ok(acknowledged.every((digest) => listed.includes(digest)));
     } finally {
       await proxy.close();

@@ -14,10 +14,11 @@ export async function waitForReferrers(
   repo: string,
   subject: string,
   expected: readonly string[],
+  attempts = ATTEMPTS,
 ): Promise<string[]> {
   const wanted = [...expected].sort();
   let seen: string[] = [];
-  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+  for (let attempt = 0; attempt < attempts; attempt++) {
     const listing = await getReferrers(base, repo, subject);
     seen = (listing.body?.manifests ?? []).map((entry) => entry.digest).sort();
     if (JSON.stringify(seen) === JSON.stringify(wanted)) return seen;
