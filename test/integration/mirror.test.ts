@@ -3,11 +3,12 @@
 // pin tag that keeps it through registry 2.8's garbage collector.
 
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pinTag, referrersTag } from '../../src/oci/referrers-tag.js';
 import {
-  artifactManifest, descriptorOf, randomImage, type Descriptor, type OciImage,
+  artifactManifest, descriptorOf, imageIndex, randomImage, type Descriptor, type OciImage,
 } from '../support/oci-layout.js';
 import { runCommand } from '../support/process.js';
 import {
@@ -323,5 +324,75 @@ describe('while Redis is unreachable', () => {
       await env.redis.restart();
     }
     await waitUntilReady(env.url);
+  });
+});
+
+describe('what the second breaker found', () => {
+  // Regression: the pinned set kept a deleted referrer, so the same bytes pushed again were
+  // never pinned, and garbage collection took them while the API still listed them.
+  it('pins a referrer again when it is deleted and pushed again', async () => {
+    const subject = await pushSubject(env.url, 'mirror/repin');
+    const sbom = artifactManifest({ subject, artifactType: 'application/spdx+json' });
+    await pushReferrer(env.url, 'mirror/repin', sbom);
+    await waitForPin('mirror/repin', sbom.manifest.digest);
+
+    assert.equal((await deleteManifest(env.url, 'mirror/repin', sbom.manifest.digest)).status,
+      202);
+    await pushReferrer(env.url, 'mirror/repin', sbom);
+    await waitForPin('mirror/repin', sbom.manifest.digest);
+  });
+
+  // Regression: the mirror overwrote a client's referrers tag before its entries were read,
+  // so referrers listed only there were lost (and the client's index left for GC).
+  it("indexes a client's referrers tag before replacing it", async () => {
+    const repo = 'mirror/foreign';
+    const image = randomImage();
+    await pushImage(env.registry.url, repo, 'v1', image);
+    const subject = descriptorOf(image.manifest);
+    const theirs = artifactManifest({ subject, artifactType: 'a/sig' });
+    for (const blob of theirs.blobs) await pushBlob(env.registry.url, repo, blob);
+    await pushManifest(env.registry.url, repo, theirs.manifest.digest, theirs.manifest);
+    const clientIndex = imageIndex({ manifests: [descriptorOf(theirs.manifest)] });
+    assert.equal((await pushManifest(env.registry.url, repo, referrersTag(subject.digest),
+      clientIndex)).status, 201);
+
+    const ours = artifactManifest({ subject, artifactType: 'a/sbom' });
+    await pushReferrer(env.url, repo, ours);
+    await waitForReferrers(env.url, repo, subject.digest,
+      [theirs.manifest.digest, ours.manifest.digest]);
+    await waitForMirror(repo, subject.digest);
+  });
+
+  it('refuses client writes to the tags the proxy maintains', async () => {
+    const image = randomImage();
+    for (const blob of image.blobs) await pushBlob(env.url, 'mirror/reserved', blob);
+    for (const tag of [referrersTag(image.manifest.digest), pinTag(image.manifest.digest)]) {
+      const response = await pushManifest(env.url, 'mirror/reserved', tag, image.manifest);
+      const body = await response.json() as { errors: { code: string }[] };
+      assert.equal(response.status, 403, tag);
+      assert.equal(body.errors[0]?.code, 'DENIED');
+    }
+  });
+
+  // Regression: a subject whose list could never be mirrored (one descriptor over 4 MiB once
+  // invalid UTF-8 is replaced) stopped the sweep, and later repositories were never mirrored.
+  it('does not let one subject that cannot be mirrored stall the others', async () => {
+    const poisoned = await pushSubject(env.url, 'mirror/poison');
+    const bomb = artifactManifest({ subject: poisoned, artifactType: 'a/bomb',
+      annotations: { pad: 'PLACEHOLDER' } });
+    const bytes = Buffer.concat(bomb.manifest.bytes.toString('latin1').split('PLACEHOLDER')
+      .flatMap((part, n) => (n === 0 ? [Buffer.from(part, 'latin1')]
+        : [Buffer.alloc(1_500_000, 0xff), Buffer.from(part, 'latin1')])));
+    for (const blob of bomb.blobs) await pushBlob(env.url, 'mirror/poison', blob);
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const pushed = await fetch(`${env.url}/v2/mirror/poison/manifests/${digest}`, {
+      method: 'PUT', headers: { 'content-type': bomb.manifest.mediaType },
+      body: new Uint8Array(bytes) });
+    assert.equal(pushed.status, 201);
+
+    const healthy = await pushSubject(env.url, 'mirror/healthy');
+    await pushReferrer(env.url, 'mirror/healthy', artifactManifest({ subject: healthy,
+      artifactType: 'a/sig' }));
+    await waitForMirror('mirror/healthy', healthy.digest);
   });
 });
