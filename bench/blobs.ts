@@ -2,9 +2,8 @@
 // once, with the proxy's peak resident memory while the proxy carries them.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { residentBytes, watchPeakMemory } from '../test/support/memory.js';
 import type { ProxyProcess } from '../test/support/proxy-process.js';
 import type { Figure } from './run.js';
 import { fmt } from './run.js';
@@ -15,7 +14,7 @@ export async function measureBlobs(registry: string, proxy: ProxyProcess, blobMi
   : Promise<Figure[]> {
   const pid = proxy.child.pid ?? 0;
   const baseline = await residentBytes(pid);
-  const memory = watchPeak(pid);
+  const memory = watchPeakMemory(pid);
   const figures: Figure[] = [];
 
   const digest = await upload(registry, 'bench/blob', blobMiB * MiB);
@@ -93,25 +92,4 @@ async function download(base: string, digest: string): Promise<void> {
   for await (const part of response.body ?? []) void part;
 }
 
-async function residentBytes(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-}
 
-function watchPeak(pid: number): { stop(): Promise<number> } {
-  let peak = 0;
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      peak = Math.max(peak, await residentBytes(pid));
-      await sleep(50);
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      return peak;
-    },
-  };
-}

@@ -9,6 +9,7 @@ import { request as httpRequest } from 'node:http';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { residentBytes, watchPeakMemory } from '../support/memory.js';
 import type { ManagedProcess } from '../support/process.js';
 import { spawnProxy } from '../support/proxy-process.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
@@ -34,29 +35,7 @@ after(async () => {
   await Promise.all([registry.stop(), redis.stop()]);
 });
 
-/** Samples a process's resident set size (VmRSS) until stopped; reports the peak. */
-function watchMemory(pid: number): { stop(): Promise<number> } {
-  let peak = 0;
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      peak = Math.max(peak, await residentBytes(pid));
-      await sleep(50);
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      return peak;
-    },
-  };
-}
 
-async function residentBytes(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-}
 
 /** A body of `total` bytes made of one random MiB repeated, hashed as it is produced. */
 function generatedBody(total: number, pauses: { everyBytes: number; ms: number } | undefined) {
@@ -119,7 +98,7 @@ describe('streaming a 1 GiB blob', () => {
     assert.ok(pid !== undefined);
     const baseline = await residentBytes(pid);
 
-    const memory = watchMemory(pid);
+    const memory = watchPeakMemory(pid);
     const digest = await uploadBlob('stream/big', BIG_BLOB_BYTES);
     assert.equal(await downloadDigest('stream/big', digest), digest);
     const peak = await memory.stop();
