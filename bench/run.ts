@@ -4,7 +4,9 @@
 // ratios hold on a noisy machine, absolute times are for reading only.
 //
 // BENCH_BLOB_MIB (default 1024) sets the blob size; BENCH_SECONDS (default 5) the length of
-// each load run; BENCH_SCALE (default 1000000) the referrers loaded for the index-scale figure.
+// each load run; BENCH_SCALE (default 1000000) the referrers loaded for the index-scale figure;
+// BENCH_ONLY a comma list of the groups to run. BENCH_PROXY_ARGS adds node flags to the proxy
+// processes (e.g. --cpu-prof).
 
 import { writeFile } from 'node:fs/promises';
 import { artifactManifest, descriptorOf, randomImage } from '../test/support/oci-layout.js';
@@ -29,6 +31,9 @@ export interface Figure {
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const BLOB_MIB = Number(process.env.BENCH_BLOB_MIB ?? 1024);
 const SCALE = Number(process.env.BENCH_SCALE ?? 1_000_000);
+/** BENCH_ONLY=referrers,pushes runs only those groups of figures. */
+const GROUPS = 'blobs,manifests,referrers,pushes,scale';
+const ONLY = new Set((process.env.BENCH_ONLY ?? GROUPS).split(','));
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
 async function main(): Promise<void> {
@@ -42,11 +47,11 @@ async function main(): Promise<void> {
   const pushes = await spawnProxy(registry.url, redis.url, ['--log-level', 'error']);
   const figures: Figure[] = [];
   try {
-    figures.push(...await measureBlobs(registry.url, reads, BLOB_MIB));
-    figures.push(...await measureManifests(registry, reads));
-    figures.push(...await measureReferrers(registry, reads, redis));
-    figures.push(await measurePushes(registry, pushes));
-    figures.push(...await measureIndexScale(redis.url, SCALE));
+    if (ONLY.has('blobs')) figures.push(...await measureBlobs(registry.url, reads, BLOB_MIB));
+    if (ONLY.has('manifests')) figures.push(...await measureManifests(registry, reads));
+    if (ONLY.has('referrers')) figures.push(...await measureReferrers(registry, reads, redis));
+    if (ONLY.has('pushes')) figures.push(await measurePushes(registry, pushes));
+    if (ONLY.has('scale')) figures.push(...await measureIndexScale(redis.url, SCALE));
   } finally {
     await Promise.all([reads.child.stop(3000), pushes.child.stop(3000)]);
     await Promise.all([registry.stop(), redis.stop()]);

@@ -15,7 +15,9 @@ export async function spawnProxy(
   flags: readonly string[] = [],
 ): Promise<ProxyProcess> {
   const port = await freePort();
-  const child = launch('referrers-proxy', process.execPath, ['--import', 'tsx', 'src/main.ts',
+  const nodeFlags = (process.env.BENCH_PROXY_ARGS ?? '').split(' ').filter((flag) => flag !== '');
+  const child = launch('referrers-proxy', process.execPath, [...nodeFlags, '--import', 'tsx',
+    'src/main.ts',
     '--upstream', upstream, '--redis', redis, '--listen', `127.0.0.1:${port}`,
     '--log-level', 'warn', ...flags]);
   await waitUntilServing(child, port, async () => {
