@@ -11,11 +11,3 @@ export type ReferrerMediaType = typeof OCI_MANIFEST | typeof OCI_INDEX;
 export function baseMediaType(contentType: string | undefined): string {
   return (contentType ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? '';
 }
-
-// RFC 6838 restricted-name grammar, as image-spec's schema/defs-descriptor.json writes it.
-const NAME = '[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}';
-const MEDIA_TYPE = new RegExp(`^${NAME}/${NAME}$`);
-
-export function isMediaType(value: string): boolean {
-  return MEDIA_TYPE.test(value);
-}

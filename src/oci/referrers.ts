@@ -24,11 +24,6 @@ export function toStoredDescriptor(descriptor: Descriptor): StoredDescriptor {
   };
 }
 
-export function fromStoredJson(json: string): StoredDescriptor {
-  const descriptor = JSON.parse(json) as Descriptor;
-  return { digest: descriptor.digest, artifactType: descriptor.artifactType, json };
-}
-
 export interface ReferrersQuery {
   /** artifactType values to keep; empty means no filter. */
   readonly artifactTypes: readonly string[];

@@ -182,11 +182,6 @@ export async function removeTempDir(dir: string): Promise<void> {
   liveTempDirs.delete(dir);
 }
 
-/** How many children started here are still running; lets tests prove they cleaned up. */
-export function liveChildCount(): number {
-  return liveChildren.size;
-}
-
 function installExitHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
