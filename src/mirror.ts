@@ -173,7 +173,7 @@ export class MirrorWorker {
   async #adopt(repository: string, subject: string): Promise<number> {
     const tag = referrersTag(subject);
     const listed = await fetchManifest(this.upstream, repository, tag);
-    const entries = listed === undefined ? undefined : descriptorsOfBytes(listed.bytes);
+    const entries = listed === undefined ? undefined : descriptorsOfIndex(listed.bytes);
     let adopted = 0;
     for (const entry of entries ?? []) {
       if (await this.index.subjectOf(repository, entry.digest) !== undefined) continue;
@@ -202,7 +202,7 @@ export class MirrorWorker {
    * data: a referrer the registry confirms missing (deleted behind the proxy's back) leaves it.
    */
   async #dropMissing(repository: string, indexBody: Buffer): Promise<void> {
-    for (const { digest } of descriptorsOfBytes(indexBody) ?? []) {
+    for (const { digest } of descriptorsOfIndex(indexBody) ?? []) {
       await this.locks.withLock(repository, digest, () => this.#dropIfMissing(repository, digest));
     }
   }
@@ -295,13 +295,5 @@ export class MirrorWorker {
     if (await this.redis.hlen(mirrorDirtyKey(repository)) > 0) {
       await this.redis.sadd(mirrorRepositoriesKey(), repository);
     }
-  }
-}
-
-function descriptorsOfBytes(bytes: Buffer) {
-  try {
-    return descriptorsOfIndex(JSON.parse(bytes.toString('utf8')));
-  } catch {
-    return undefined;
   }
 }

@@ -126,13 +126,7 @@ class RepositoryWalk {
 
   /** A referrers tag should hold an index; anything else there is not a referrers list. */
   #collectListed(tag: string, fetched: Fetched): void {
-    let document: unknown;
-    try {
-      document = JSON.parse(fetched.bytes.toString('utf8'));
-    } catch {
-      return;
-    }
-    for (const entry of descriptorsOfIndex(document) ?? []) {
+    for (const entry of descriptorsOfIndex(fetched.bytes) ?? []) {
       this.#listed.push({ digest: entry.digest, tag });
     }
   }

@@ -70,7 +70,8 @@ async function answerFromMirror(
   const path = `/v2/${repository}/manifests/${referrersTag(subject)}`;
   const response = await deps.upstream.send('GET', path, headers);
 
-  const entries = response.status === 404 ? [] : mirrorEntries(response.status, response.body);
+  const entries = response.status === 404 ? []
+    : response.status === 200 ? descriptorsOfIndex(response.body) : undefined;
   if (entries === undefined) throw new IndexUnavailableError('index read');
   ctx.set(SOURCE_HEADER, 'mirror');
   // One page, in the index's digest order, continuing after a cursor the client already has.
@@ -78,13 +79,4 @@ async function answerFromMirror(
   const wanted = entries.filter((entry) => matchesFilter(entry, query)
     && (after === undefined || entry.digest > after));
   answer(ctx, query, wanted.sort((a, b) => (a.digest < b.digest ? -1 : 1)));
-}
-
-function mirrorEntries(status: number, body: Buffer): StoredDescriptor[] | undefined {
-  if (status !== 200) return undefined;
-  try {
-    return descriptorsOfIndex(JSON.parse(body.toString('utf8')));
-  } catch {
-    return undefined;
-  }
 }

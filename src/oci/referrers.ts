@@ -117,10 +117,16 @@ export function nextPageLink(
 
 /**
  * The descriptors of a referrers index read back from a referrers tag, keeping only entries
- * shaped like descriptors (mediaType, digest, size); undefined when the document is not an
- * image index at all. Used when the proxy must answer from a tag it cannot fully verify.
+ * shaped like descriptors (mediaType, digest, size); undefined when the bytes are not an
+ * image index at all. Used when the proxy must read a tag it cannot fully verify.
  */
-export function descriptorsOfIndex(document: unknown): StoredDescriptor[] | undefined {
+export function descriptorsOfIndex(bytes: Uint8Array): StoredDescriptor[] | undefined {
+  let document: unknown;
+  try {
+    document = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch {
+    return undefined;
+  }
   if (typeof document !== 'object' || document === null) return undefined;
   const { schemaVersion, mediaType, manifests } = document as Record<string, unknown>;
   if (schemaVersion !== 2 || !Array.isArray(manifests)) return undefined;

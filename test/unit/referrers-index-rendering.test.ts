@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   EMPTY_INDEX_BYTES,
+  descriptorsOfIndex,
   PageBudget,
   matchesFilter,
   nextPageLink,
@@ -93,5 +94,24 @@ describe('nextPageLink', () => {
     const link = nextPageLink('org/app', 'sha256:abc', query, 'sha256:def');
     assert.equal(link, '</v2/org/app/referrers/sha256:abc?artifactType=application%2Fspdx%2Bjson'
       + '&last=sha256%3Adef>; rel="next"');
+  });
+});
+
+describe('descriptorsOfIndex (reading back a referrers tag)', () => {
+  const good = { mediaType: OCI_MANIFEST, digest: `sha256:${'a'.repeat(64)}`, size: 10 };
+  const bytes = (value: unknown) => Buffer.from(JSON.stringify(value));
+
+  it('keeps only entries shaped like descriptors', () => {
+    const index = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [good, { ...good, digest: 'nope' }, { ...good, size: -1 }, 'x',
+        { ...good, annotations: { a: 1 } }] };
+    assert.deepEqual(descriptorsOfIndex(bytes(index))?.map((e) => e.digest), [good.digest]);
+  });
+
+  it('refuses bytes that are not an image index at all', () => {
+    for (const value of [Buffer.from('not json'), bytes([good]), bytes({ schemaVersion: 1,
+      manifests: [] }), bytes({ schemaVersion: 2, mediaType: OCI_MANIFEST, manifests: [] })]) {
+      assert.equal(descriptorsOfIndex(value), undefined);
+    }
   });
 });
