@@ -15,7 +15,7 @@ import {
   deleteManifest, getManifest, pushBlob, pushImage, pushManifest,
 } from '../support/registry-client.js';
 import { startProxyEnv, type ProxyEnv } from '../support/proxy-env.js';
-import { waitForReferrers, waitUntilReady } from '../support/waiting.js';
+import { waitForPin, waitForReferrers, waitUntilReady } from '../support/waiting.js';
 
 const INDEX = 'application/vnd.oci.image.index.v1+json';
 const FAST_MIRROR = { server: { mirror: { intervalMs: 200, debounceMs: 50 } } };
@@ -138,7 +138,7 @@ describe('pin tags', () => {
     const sbom = artifactManifest({ subject, artifactType: 'application/spdx+json' });
     await pushReferrer(env.url, 'mirror/gc', sbom);
     await waitForMirror('mirror/gc', subject.digest);
-    await waitForPin('mirror/gc', sbom.manifest.digest);
+    await waitForPin(env.registry.url, 'mirror/gc', sbom.manifest.digest);
 
     env.registry.kill('SIGTERM');
     const gc = await runCommand('docker-registry', ['garbage-collect', '--delete-untagged',
@@ -150,15 +150,6 @@ describe('pin tags', () => {
     assert.equal(kept.status, 200, 'the referrer survived garbage collection');
   });
 });
-
-async function waitForPin(repo: string, digest: string): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const pinned = await getManifest(env.registry.url, repo, pinTag(digest));
-    if (pinned.status === 200 && pinned.headers.get('docker-content-digest') === digest) return;
-    await sleep(100);
-  }
-  throw new Error(`no pin tag for ${digest}`);
-}
 
 describe('two proxies sharing one Redis', () => {
   it('50 concurrent pushes and deletes leave the API and the mirror tag exact', async () => {
@@ -246,7 +237,7 @@ describe('tag listing through the proxy', () => {
     const sbom = artifactManifest({ subject, artifactType: 'application/spdx+json' });
     await pushReferrer(env.url, 'mirror/tags', sbom);
     await waitForMirror('mirror/tags', subject.digest);
-    await waitForPin('mirror/tags', sbom.manifest.digest);
+    await waitForPin(env.registry.url, 'mirror/tags', sbom.manifest.digest);
   });
 
   async function tagsOf(url: string) {
@@ -334,12 +325,12 @@ describe('what the second breaker found', () => {
     const subject = await pushSubject(env.url, 'mirror/repin');
     const sbom = artifactManifest({ subject, artifactType: 'application/spdx+json' });
     await pushReferrer(env.url, 'mirror/repin', sbom);
-    await waitForPin('mirror/repin', sbom.manifest.digest);
+    await waitForPin(env.registry.url, 'mirror/repin', sbom.manifest.digest);
 
     assert.equal((await deleteManifest(env.url, 'mirror/repin', sbom.manifest.digest)).status,
       202);
     await pushReferrer(env.url, 'mirror/repin', sbom);
-    await waitForPin('mirror/repin', sbom.manifest.digest);
+    await waitForPin(env.registry.url, 'mirror/repin', sbom.manifest.digest);
   });
 
   // Regression: the mirror overwrote a client's referrers tag before its entries were read,

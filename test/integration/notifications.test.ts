@@ -6,11 +6,10 @@ import { after, before, describe, it } from 'node:test';
 import { artifactManifest, descriptorOf, randomImage } from '../support/oci-layout.js';
 import { freePort } from '../support/ports.js';
 import {
-  deleteManifest, getManifest, getReferrers, pushBlob, pushImage, pushManifest,
+  deleteManifest, getReferrers, pushBlob, pushImage, pushManifest,
 } from '../support/registry-client.js';
-import { pinTag } from '../../src/oci/referrers-tag.js';
 import { startProxyEnv, type ProxyEnv } from '../support/proxy-env.js';
-import { waitForReferrers } from '../support/waiting.js';
+import { waitForPin, waitForReferrers } from '../support/waiting.js';
 
 const TOKEN = 'test-notifications-token-0123456789';
 
@@ -57,7 +56,7 @@ describe('registry notifications', () => {
     await waitForReferrers(env.url, 'notify/app', subject.digest, [sbom.manifest.digest]);
     // A delete straight at the registry while the proxy is writing the pin could be undone by
     // the pin PUT (README, Known limits); the test deletes once the pin is in place.
-    await waitForPin('notify/app', sbom.manifest.digest);
+    await waitForPin(env.registry.url, 'notify/app', sbom.manifest.digest);
     const deleted = await deleteManifest(env.registry.url, 'notify/app', sbom.manifest.digest);
     assert.equal(deleted.status, 202);
     await waitForReferrers(env.url, 'notify/app', subject.digest, []);
@@ -99,11 +98,3 @@ describe('registry notifications', () => {
   });
 });
 
-async function waitForPin(repo: string, digest: string): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const pinned = await getManifest(env.registry.url, repo, pinTag(digest));
-    if (pinned.status === 200) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`no pin tag for ${digest}`);
-}

@@ -3,7 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { getReferrers } from './registry-client.js';
+import { pinTag } from '../../src/oci/referrers-tag.js';
+import { getManifest, getReferrers } from './registry-client.js';
 
 const ATTEMPTS = 100;
 const PAUSE_MS = 100;
@@ -35,4 +36,14 @@ export async function waitUntilReady(base: string): Promise<void> {
     await sleep(PAUSE_MS);
   }
   throw new Error(`${base} did not become ready again`);
+}
+
+/** Waits until the registry holds the referrer's pin tag, pointing at the referrer. */
+export async function waitForPin(registry: string, repo: string, digest: string): Promise<void> {
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const pinned = await getManifest(registry, repo, pinTag(digest));
+    if (pinned.status === 200 && pinned.headers.get('docker-content-digest') === digest) return;
+    await sleep(PAUSE_MS);
+  }
+  throw new Error(`no pin tag for ${digest}`);
 }
