@@ -14,7 +14,11 @@ export type ErrorCode =
   | 'RP_ERR_PATH_INVALID'
   | 'RP_ERR_BODY_TIMEOUT'
   | 'RP_ERR_TAG_RESERVED'
-  | 'RP_ERR_UPSTREAM_INVALID';
+  | 'RP_ERR_UPSTREAM_INVALID'
+  | 'RP_ERR_TAG_LOCKED'
+  | 'RP_ERR_POLICY_INVALID'
+  | 'RP_ERR_ADMIN_UNAUTHORIZED'
+  | 'RP_ERR_CASCADE_INVALID';
 
 export abstract class ProxyError extends Error {
   abstract readonly code: ErrorCode;
@@ -185,5 +189,70 @@ export class TagReservedError extends ProxyError {
 
   get detail() {
     return { tag: this.tag };
+  }
+}
+
+/**
+ * A tag lock refuses the change: moving or deleting a locked tag, or deleting the manifest a
+ * locked tag points to. `reference` is the tag or digest the request named.
+ */
+export class TagLockedError extends ProxyError {
+  override readonly name = 'TagLockedError';
+  readonly code = 'RP_ERR_TAG_LOCKED';
+
+  constructor(
+    readonly rule: string,
+    readonly repository: string,
+    readonly tag: string,
+    readonly reference: string,
+  ) {
+    super(`tag "${tag}" of ${repository} is locked by rule "${rule}"`);
+  }
+
+  get detail() {
+    return { rule: this.rule, repository: this.repository, tag: this.tag,
+      reference: this.reference };
+  }
+}
+
+/** A lifecycle rule (tag lock or retention policy) is malformed; `field` says where. */
+export class PolicyInvalidError extends ProxyError {
+  override readonly name = 'PolicyInvalidError';
+  readonly code = 'RP_ERR_POLICY_INVALID';
+
+  constructor(readonly field: string, readonly reason: string) {
+    super(`${field}: ${reason}`);
+  }
+
+  get detail() {
+    return { field: this.field, reason: this.reason };
+  }
+}
+
+/** The administrative endpoint was called without its token, or with a wrong one. */
+export class AdminUnauthorizedError extends ProxyError {
+  override readonly name = 'AdminUnauthorizedError';
+  readonly code = 'RP_ERR_ADMIN_UNAUTHORIZED';
+
+  constructor() {
+    super('administrative token missing or wrong');
+  }
+
+  get detail() {
+    return {};
+  }
+}
+
+/** A cascading delete asked for while CASCADE_DELETE=off, for a tag, or with a bad value. */
+export class CascadeRequestError extends ProxyError {
+  override readonly name = 'CascadeRequestError';
+  readonly code = 'RP_ERR_CASCADE_INVALID';
+
+  constructor(readonly reason: string) {
+    super(`cascading delete refused: ${reason}`);
+  }
+
+  get detail() {
+    return { reason: this.reason };
   }
 }

@@ -24,6 +24,10 @@ const WIRE: Readonly<Record<ErrorCode, WireError>> = {
   RP_ERR_BODY_TIMEOUT: { status: 408, ociCode: 'MANIFEST_INVALID' },
   RP_ERR_TAG_RESERVED: { status: 403, ociCode: 'DENIED' },
   RP_ERR_UPSTREAM_INVALID: { status: 502, ociCode: 'UNAVAILABLE' },
+  RP_ERR_TAG_LOCKED: { status: 403, ociCode: 'DENIED' },
+  RP_ERR_POLICY_INVALID: { status: 400, ociCode: 'UNSUPPORTED' },
+  RP_ERR_ADMIN_UNAUTHORIZED: { status: 401, ociCode: 'UNAUTHORIZED' },
+  RP_ERR_CASCADE_INVALID: { status: 400, ociCode: 'UNSUPPORTED' },
 };
 
 export interface ErrorResponse {
