@@ -3,6 +3,13 @@
 // shared/design.md; other tools rely on them.
 
 import { readFileSync } from 'node:fs';
+import { PolicyInvalidError } from './errors.js';
+import { parseDuration } from './lifecycle/duration.js';
+import { parsePolicyDocument, type PolicyDocument } from './lifecycle/policy.js';
+
+/** When a DELETE by digest also deletes what refers to the manifest (see README). */
+export type CascadeMode = 'off' | 'on-request' | 'always';
+const CASCADE_MODES: readonly CascadeMode[] = ['off', 'on-request', 'always'];
 
 export interface Config {
   readonly upstream: URL;
@@ -35,6 +42,13 @@ export interface Config {
   readonly tls: { readonly cert: Buffer; readonly key: Buffer } | undefined;
   /** Extra CA certificates (PEM) to trust for an https:// upstream. */
   readonly upstreamCa: Buffer | undefined;
+  readonly cascadeDelete: CascadeMode;
+  /** Tag locks and retention policies of the policy file (empty without one). */
+  readonly policy: PolicyDocument;
+  /** Bearer token of the administrative endpoint; unset disables it. */
+  readonly adminToken: string | undefined;
+  /** Milliseconds between scheduled retention runs; undefined: only on demand. */
+  readonly retentionIntervalMs: number | undefined;
 }
 
 export class ConfigError extends Error {
@@ -128,6 +142,22 @@ export const SETTINGS = {
     flag: '--upstream-ca', env: 'UPSTREAM_CA',
     help: 'PEM file of CA certificates to trust for an https:// upstream',
   },
+  cascadeDelete: {
+    flag: '--cascade-delete', env: 'CASCADE_DELETE', fallback: 'on-request',
+    help: 'delete referrers with their subject: off, on-request (?cascade=true), always',
+  },
+  policyFile: {
+    flag: '--policy-file', env: 'POLICY_FILE',
+    help: 'JSON file of tag locks and retention policies',
+  },
+  adminToken: {
+    flag: '--admin-token', env: 'ADMIN_TOKEN',
+    help: 'token of the /_referrers-proxy/admin endpoint (unset: endpoint off)',
+  },
+  retentionInterval: {
+    flag: '--retention-interval', env: 'RETENTION_INTERVAL', fallback: 'off',
+    help: 'run retention policies this often, e.g. 1h (off: only on demand)',
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 type SettingName = keyof typeof SETTINGS;
@@ -194,7 +224,48 @@ export function parseConfig(raw: RawSettings): Config {
     upstreamCa: raw.upstreamCa === undefined
       ? undefined
       : readPem(raw.upstreamCa, label('upstreamCa'), 'CERTIFICATE'),
+    cascadeDelete: parseCascadeMode(value('cascadeDelete'), label('cascadeDelete')),
+    policy: readPolicyFile(raw.policyFile, label('policyFile')),
+    adminToken: parseToken(raw.adminToken, label('adminToken')),
+    retentionIntervalMs: parseInterval(value('retentionInterval'), label('retentionInterval')),
   });
+}
+
+function parseCascadeMode(text: string, setting: string): CascadeMode {
+  const mode = CASCADE_MODES.find((candidate) => candidate === text);
+  if (mode === undefined) {
+    throw new ConfigError(setting, `"${text}" is not one of ${CASCADE_MODES.join(', ')}`);
+  }
+  return mode;
+}
+
+/** Reads and checks the policy file at start; the error names the file and the bad field. */
+export function readPolicyFile(path: string | undefined, setting: string): PolicyDocument {
+  if (path === undefined) return { tagLocks: [], retention: [] };
+
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new ConfigError(setting, `cannot read ${path} (${code})`);
+  }
+  try {
+    return parsePolicyDocument(text);
+  } catch (error) {
+    if (!(error instanceof PolicyInvalidError)) throw error;
+    throw new ConfigError(setting, `${path}: ${error.message}`);
+  }
+}
+
+/** A retention schedule: at least a minute apart, at most four weeks. */
+function parseInterval(text: string, setting: string): number | undefined {
+  if (text === 'off') return undefined;
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < 60_000 || ms > 28 * 86_400_000) {
+    throw new ConfigError(setting, `"${text}" is not off or a duration from 1m to 4w (e.g. 6h)`);
+  }
+  return ms;
 }
 
 function parseTls(
@@ -347,6 +418,13 @@ export function describeConfig(config: Config): Record<string, string | number> 
     accessCacheSeconds: config.accessCacheMs / 1000,
     tls: config.tls === undefined ? 'off' : 'on',
     upstreamCa: config.upstreamCa === undefined ? 'system' : 'custom',
+    cascadeDelete: config.cascadeDelete,
+    tagLocks: config.policy.tagLocks.length,
+    retentionPolicies: config.policy.retention.length,
+    admin: config.adminToken === undefined ? 'off' : 'on',
+    retentionInterval: config.retentionIntervalMs === undefined
+      ? 'off'
+      : `${config.retentionIntervalMs / 1000} s`,
   };
 }
 
@@ -364,6 +442,7 @@ export function usage(): string {
     return `  ${spec.flag.padEnd(24)} ${spec.env.padEnd(22)} ${spec.help}${fallback}`;
   });
   return ['usage: referrers-proxy [flags]',
-    '       referrers-proxy reindex [--repository NAME] [--storage-root DIR] [flags]', '',
+    '       referrers-proxy reindex [--repository NAME] [--storage-root DIR] [flags]',
+    '       referrers-proxy retention [--dry-run] [--repository NAME] [flags]', '',
     ...lines].join('\n');
 }

@@ -5,6 +5,7 @@
 import { ConfigError, parseConfig, readRawSettings, usage } from './config.js';
 import { createLogger } from './log.js';
 import { reindexCommand } from './reindex-command.js';
+import { retentionCommand } from './retention-command.js';
 import { startServer } from './server.js';
 
 async function main(argv: string[]): Promise<void> {
@@ -13,7 +14,11 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (argv[0] === 'reindex') {
-    process.exitCode = await reindexOrExit(argv.slice(1));
+    process.exitCode = await commandOrExit('reindex', reindexCommand, argv.slice(1));
+    return;
+  }
+  if (argv[0] === 'retention') {
+    process.exitCode = await commandOrExit('retention', retentionCommand, argv.slice(1));
     return;
   }
 
@@ -29,12 +34,16 @@ async function main(argv: string[]): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-async function reindexOrExit(argv: string[]): Promise<number> {
+async function commandOrExit(
+  name: string,
+  command: (argv: string[]) => Promise<number>,
+  argv: string[],
+): Promise<number> {
   try {
-    return await reindexCommand(argv);
+    return await command(argv);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`referrers-proxy reindex: ${error.message}\n`);
+    process.stderr.write(`referrers-proxy ${name}: ${error.message}\n`);
     return 2;
   }
 }

@@ -27,7 +27,7 @@ export interface NotificationReport {
 }
 
 /** Constant-time check of the `Authorization: Bearer <token>` the registry is told to send. */
-export function authorizedNotifier(header: string | undefined, token: string): boolean {
+export function hasBearerToken(header: string | undefined, token: string): boolean {
   const expected = Buffer.from(`Bearer ${token}`);
   const given = Buffer.from(header ?? '');
   return given.length === expected.length && timingSafeEqual(given, expected);

@@ -12,7 +12,7 @@ import { DigestLocks } from './index-store/digest-lock.js';
 import { ChangeJournal } from './index-store/journal.js';
 import { ReferrersIndex } from './index-store/referrers-index.js';
 import { createLogger, type Logger } from './log.js';
-import { UpstreamClient } from './upstream/client.js';
+import { UpstreamClient, type HeaderMap, type UpstreamResponse } from './upstream/client.js';
 import { PassThrough } from './upstream/passthrough.js';
 import { PendingRecovery, type RecoveryOptions } from './recovery.js';
 import { MirrorWorker, type MirrorOptions } from './mirror.js';
@@ -20,6 +20,10 @@ import { AutoReindex } from './auto-reindex.js';
 import { Reindexer } from './reindex.js';
 import { NotificationHandler } from './notifications.js';
 import { OwnUpstream } from './upstream/own-credentials.js';
+import { ManifestDeleter } from './lifecycle/manifest-delete.js';
+import { TagLockStore } from './lifecycle/tag-lock-store.js';
+import { RetentionRunner } from './lifecycle/retention.js';
+import { RetentionSchedule } from './lifecycle/retention-schedule.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -76,8 +80,14 @@ export async function startServer(
   mirror.start();
   const notifications = new NotificationHandler(index, locks, own, () => mirror.kick());
   const accessCache = new AccessCache(config.accessCacheMs, ACCESS_CACHE_ENTRIES);
+  const { deleter, tagLocks, retention } = buildLifecycle(config, redis, index, journal, locks,
+    mirror, own);
+  const schedule = config.retentionIntervalMs === undefined
+    ? undefined
+    : new RetentionSchedule(redis, retention, logger, config.retentionIntervalMs);
+  schedule?.start();
   const app = createApp({ config, index, journal, locks, mirror, notifications, accessCache,
-    upstream, passThrough }, logger);
+    upstream, passThrough, deleter, tagLocks, retention }, logger);
   // No request timeout: a 10 GiB layer upload may take hours (Node's default cuts at 300 s).
   const timeouts = { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 };
   const server = config.tls === undefined
@@ -90,12 +100,33 @@ export async function startServer(
   const url = serverUrl(server, config.tls === undefined ? 'http' : 'https');
   logger.info({ settings: describeConfig(config), url }, 'referrers-proxy started');
   const close = async (): Promise<void> => {
+    await schedule?.stop();
     await autoReindex.stop();
     await recovery.stop();
     await mirror.stop();
     await shutdown(server, redis, upstream, passThrough);
   };
   return { url, server, close };
+}
+
+/** Cascading deletes, tag locks and retention, for the server and the retention command. */
+export function buildLifecycle(
+  config: Config,
+  redis: RedisConnection,
+  index: ReferrersIndex,
+  journal: ChangeJournal,
+  locks: DigestLocks,
+  mirror: { kick(): void },
+  own: OwnUpstream,
+): { deleter: ManifestDeleter; tagLocks: TagLockStore; retention: RetentionRunner } {
+  const deleter = new ManifestDeleter(index, journal, locks, mirror);
+  const tagLocks = new TagLockStore(redis, config.policy.tagLocks,
+    config.adminToken !== undefined);
+  const request = (method: string, path: string, headers: HeaderMap): Promise<UpstreamResponse> =>
+    own.send(method, path, headers);
+  const retention = new RetentionRunner(redis, index, request, config.upstream.origin, deleter,
+    tagLocks, config.policy.retention, config.cascadeDelete);
+  return { deleter, tagLocks, retention };
 }
 
 async function connectRedis(config: Config, logger: Logger): Promise<RedisConnection> {

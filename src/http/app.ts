@@ -6,7 +6,9 @@ import { PathInvalidError, ProxyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { ociErrorBody, errorResponse, internalErrorResponse } from './errors.js';
 import { accessLog } from './access-log.js';
-import { deleteManifest, putManifest } from './manifests.js';
+import { administer } from './admin.js';
+import { deleteManifest } from './manifest-delete.js';
+import { putManifest } from './manifests.js';
 import { listReferrers } from './referrers.js';
 import { listTags } from './tags.js';
 import { receiveNotifications } from './notifications-route.js';
@@ -69,6 +71,8 @@ async function dispatch(ctx: ProxyContext, deps: Dependencies): Promise<void> {
       return listTags(ctx, deps);
     case 'notifications':
       return receiveNotifications(ctx, deps);
+    case 'admin':
+      return administer(ctx, deps);
     default:
       return passThrough(ctx, deps);
   }

@@ -5,6 +5,7 @@
 
 import { UpstreamUnavailableError } from '../errors.js';
 import { OCI_INDEX, OCI_MANIFEST } from '../oci/media-types.js';
+import { ACCESS_PROBE_TAG } from '../oci/referrers-tag.js';
 import { ociErrorBody } from './errors.js';
 import { forwardedHeaders, withoutHopByHop } from './headers.js';
 import type { Dependencies, ProxyContext } from './state.js';
@@ -15,13 +16,6 @@ const REFUSAL_CODES: Readonly<Record<number, string>> = {
   429: 'TOOMANYREQUESTS',
 };
 
-/**
- * The access check asks for a tag that normally does not exist: the registry checks the
- * caller's pull access before looking, and answers 404 when it let them look. Asking for the
- * subject digest instead made registry 2.8 answer 500 for digests of algorithms it does not
- * know, which the spec still allows in a referrers query.
- */
-const PROBE_TAG = '_rp.access-check';
 
 /** Headers of the registry's refusal that the client needs to act on it. */
 const RELAYED_HEADERS = ['www-authenticate', 'retry-after'];
@@ -44,8 +38,8 @@ export async function mayPull(
     ...forwardedHeaders(ctx.req),
     accept: `${OCI_MANIFEST}, ${OCI_INDEX}`,
   };
-  const response = await deps.upstream.send('HEAD', `/v2/${repository}/manifests/${PROBE_TAG}`,
-    headers);
+  const probe = `/v2/${repository}/manifests/${ACCESS_PROBE_TAG}`;
+  const response = await deps.upstream.send('HEAD', probe, headers);
   ctx.state.upstreamStatus = response.status;
 
   if (response.status < 300 || response.status === 404) {

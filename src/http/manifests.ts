@@ -3,8 +3,11 @@
 // after the index write succeeded (design.md invariants 1 and 2).
 
 import {
-  DigestInvalidError, NameInvalidError, ReferenceInvalidError, TagReservedError,
+  DigestInvalidError, NameInvalidError, ReferenceInvalidError, TagLockedError, TagReservedError,
 } from '../errors.js';
+import { lockingRule, mayPushLockedTag } from '../lifecycle/tag-locks.js';
+import { tagDigest } from '../upstream/tags.js';
+import { callerRequest } from './caller.js';
 import { canCompute, computeDigest, parseDigest } from '../oci/digest.js';
 import { readReferrer, type Referrer } from '../oci/manifest.js';
 import { isRepositoryName, parseReference, type Reference } from '../oci/name.js';
@@ -22,19 +25,19 @@ interface ManifestTarget {
   readonly reference: Reference;
 }
 
-/** Validates the repository and reference of a manifest route. */
 /**
  * Tags the proxy maintains are refused to clients while it maintains them: a client
  * overwriting a pin would let garbage collection take a referrer, and one overwriting a
  * referrers tag would serve a forged list while Redis is down.
  */
-function refuseReservedTag(reference: Reference, deps: Dependencies): void {
+export function refuseReservedTag(reference: Reference, deps: Dependencies): void {
   if (reference.kind !== 'tag') return;
   const reserved = (deps.config.pinReferrers && isPinTag(reference.tag))
     || (deps.config.mirror && isReferrersTag(reference.tag));
   if (reserved) throw new TagReservedError(reference.tag);
 }
 
+/** Validates the repository and reference of a manifest route. */
 export function manifestTarget(ctx: ProxyContext): ManifestTarget {
   const repository = ctx.state.route.repository ?? '';
   if (!isRepositoryName(repository)) throw new NameInvalidError(repository);
@@ -52,6 +55,33 @@ export async function putManifest(ctx: ProxyContext, deps: Dependencies): Promis
   const { maxManifestBytes, manifestBodyTimeoutMs } = deps.config;
   const body = await readBodyCapped(ctx.req, maxManifestBytes, manifestBodyTimeoutMs);
 
+  const { repository, reference } = target;
+  const rule = reference.kind === 'tag'
+    ? lockingRule(await deps.tagLocks.rules(), repository, reference.tag)
+    : undefined;
+  if (rule === undefined || reference.kind !== 'tag') return storeManifest(ctx, deps, target, body);
+
+  // Pushes to one locked tag take turns, so two first pushes cannot both find it free.
+  await deps.locks.withLock(repository, `tag:${reference.tag}`, async () => {
+    const current = await tagDigest(callerRequest(ctx, deps), repository, reference.tag);
+    if (typeof current === 'object') return relay(ctx, current, deps.upstream.origin.origin);
+
+    const algorithm = current === undefined ? 'sha256' : current.split(':', 1)[0] ?? 'sha256';
+    const pushed = canCompute(algorithm) ? computeDigest(body, algorithm) : '';
+    if (!mayPushLockedTag(current, pushed)) {
+      throw new TagLockedError(rule.name, repository, reference.tag, reference.tag);
+    }
+    return storeManifest(ctx, deps, target, body);
+  });
+}
+
+/** Forwards the manifest, and indexes it first when it is a referrer. */
+async function storeManifest(
+  ctx: ProxyContext,
+  deps: Dependencies,
+  target: ManifestTarget,
+  body: Buffer,
+): Promise<void> {
   const digest = referrerDigest(target.reference, body);
   const referrer = digest === undefined
     ? undefined
@@ -116,48 +146,7 @@ function accepted(response: UpstreamResponse, referrer: Referrer): boolean {
   return !sameAlgorithm || reported === referrer.descriptor.digest;
 }
 
-export async function deleteManifest(ctx: ProxyContext, deps: Dependencies): Promise<void> {
-  const { repository, reference } = manifestTarget(ctx);
-  refuseReservedTag(reference, deps);
-  if (reference.kind === 'tag') return forwardAndRelay(ctx, deps);
-
-  // Locked even when nothing is indexed yet: a push of this digest may be on its way.
-  const { digest } = reference;
-  await deps.locks.withLock(repository, digest, async () => {
-    const subject = await deps.index.subjectOf(repository, digest);
-    if (subject === undefined) return forwardAndRelay(ctx, deps);
-
-    await deps.journal.record({ op: 'remove', repository, digest, since: Date.now() });
-    const response = await forward(ctx, deps);
-    ctx.state.upstreamStatus = response.status;
-    await settleDelete(ctx, deps, repository, digest, subject, response.status);
-    relay(ctx, response, deps.upstream.origin.origin);
-  });
-}
-
-/**
- * Only a 202 proves the manifest is gone: a registry may answer 404 to hide a repository from
- * a caller, who must not be able to empty the index that way.
- */
-async function settleDelete(
-  ctx: ProxyContext,
-  deps: Dependencies,
-  repository: string,
-  digest: string,
-  subject: string,
-  status: number,
-): Promise<void> {
-  if (status !== 202) {
-    await deps.journal.clear(repository, 'remove', digest).catch(() => undefined);
-    return;
-  }
-
-  await deps.index.remove(repository, digest);
-  deps.mirror.kick();
-  ctx.state.subject = subject;
-}
-
-async function forwardAndRelay(
+export async function forwardAndRelay(
   ctx: ProxyContext,
   deps: Dependencies,
   body?: Buffer,

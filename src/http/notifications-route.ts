@@ -1,7 +1,7 @@
 // POST /_referrers-proxy/notifications: the registry's notification endpoint. Off unless a
 // token is configured; the registry authenticates with `Authorization: Bearer <token>`.
 
-import { authorizedNotifier, readEnvelope } from '../notifications.js';
+import { hasBearerToken, readEnvelope } from '../notifications.js';
 import { readBodyCapped } from './body.js';
 import { ociErrorBody } from './errors.js';
 import type { Dependencies, ProxyContext } from './state.js';
@@ -13,7 +13,7 @@ export async function receiveNotifications(ctx: ProxyContext, deps: Dependencies
   const token = deps.config.notificationsToken;
   if (token === undefined) return refuse(ctx, 404, 'UNSUPPORTED', 'notifications are off');
   if (ctx.method !== 'POST') return refuse(ctx, 405, 'UNSUPPORTED', 'only POST');
-  if (!authorizedNotifier(ctx.get('authorization'), token)) {
+  if (!hasBearerToken(ctx.get('authorization'), token)) {
     return refuse(ctx, 401, 'UNAUTHORIZED', 'notification token missing or wrong');
   }
 

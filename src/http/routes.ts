@@ -2,7 +2,7 @@
 // endpoints are intercepted; everything else streams to the upstream untouched.
 
 export type RouteKind =
-  | 'healthz' | 'readyz' | 'notifications'
+  | 'healthz' | 'readyz' | 'notifications' | 'admin'
   | 'manifest-put' | 'manifest-delete' | 'referrers' | 'tags-list'
   | 'base' | 'manifest' | 'blob' | 'upload' | 'tags' | 'catalog' | 'other';
 
@@ -18,6 +18,9 @@ export interface Route {
 /** Where the registry's notifications endpoint points (outside /v2/: not registry API). */
 export const NOTIFICATIONS_PATH = '/_referrers-proxy/notifications';
 
+/** The administrative endpoint (tag locks, retention runs), outside /v2/ as well. */
+export const ADMIN_PATH_PREFIX = '/_referrers-proxy/admin/';
+
 const MANIFEST = /^\/v2\/(.+)\/manifests\/([^/]+)$/;
 // An empty digest or a trailing slash is still a referrers request, answered 400, not passed
 // on to a registry whose 404 would tell clients the API is missing.
@@ -30,6 +33,7 @@ export function classifyRoute(method: string, path: string): Route {
   if (path === '/healthz') return { kind: 'healthz', intercepted: true };
   if (path === '/readyz') return { kind: 'readyz', intercepted: true };
   if (path === NOTIFICATIONS_PATH) return { kind: 'notifications', intercepted: true };
+  if (path.startsWith(ADMIN_PATH_PREFIX)) return { kind: 'admin', intercepted: true };
 
   const referrers = REFERRERS.exec(path);
   if (referrers !== null) {

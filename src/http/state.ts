@@ -4,6 +4,9 @@ import type { DigestLocks } from '../index-store/digest-lock.js';
 import type { ChangeJournal } from '../index-store/journal.js';
 import type { ReferrersIndex } from '../index-store/referrers-index.js';
 import type { Config } from '../config.js';
+import type { ManifestDeleter } from '../lifecycle/manifest-delete.js';
+import type { RetentionRunner } from '../lifecycle/retention.js';
+import type { TagLockStore } from '../lifecycle/tag-lock-store.js';
 import type { NotificationHandler } from '../notifications.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import type { PassThrough } from '../upstream/passthrough.js';
@@ -30,6 +33,9 @@ export interface Dependencies {
   readonly accessCache: AccessCache;
   readonly upstream: UpstreamClient;
   readonly passThrough: PassThrough;
+  readonly deleter: ManifestDeleter;
+  readonly tagLocks: TagLockStore;
+  readonly retention: RetentionRunner;
 }
 
 export type ProxyContext = import('koa').ParameterizedContext<RequestState>;

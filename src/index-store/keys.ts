@@ -93,3 +93,28 @@ export function initializedKey(): string {
 export function reindexLockKey(): string {
   return `${PREFIX}:reindex-lock`;
 }
+
+/** Hash: referrer digest → when the proxy first indexed it (ms): retention's fallback age. */
+export function indexedAtKey(repository: string): string {
+  return `${PREFIX}:{${repository}}:indexed-at`;
+}
+
+/** Set of repositories that hold indexed referrers (a global key), for retention runs. */
+export function repositoriesKey(): string {
+  return `${PREFIX}:repositories`;
+}
+
+/** Hash: subject digest → when a retention run first found it missing from the registry (ms). */
+export function subjectMissingKey(repository: string): string {
+  return `${PREFIX}:{${repository}}:subject-missing`;
+}
+
+/** Hash: rule name → tag lock rule JSON, the rules set through the administrative endpoint. */
+export function tagLocksKey(): string {
+  return `${PREFIX}:tag-locks`;
+}
+
+/** Lock of the one process running retention. */
+export function retentionLockKey(): string {
+  return `${PREFIX}:retention-lock`;
+}

@@ -12,8 +12,8 @@ import {
 } from '../oci/referrers.js';
 import { execAll, guard } from './guard.js';
 import {
-  descriptorsKey, entryMeta, entryMetaKey, journalField, mirrorDirtyKey, mirrorRepositoriesKey,
-  pendingKey, pinnedKey, referrersKey, subjectsKey,
+  descriptorsKey, entryMeta, entryMetaKey, indexedAtKey, journalField, mirrorDirtyKey,
+  mirrorRepositoriesKey, pendingKey, pinnedKey, referrersKey, repositoriesKey, subjectsKey,
 } from './keys.js';
 
 /** How many referrer digests one round trip reads while filling a page. */
@@ -29,6 +29,15 @@ export interface ReferrersPage {
   readonly entries: readonly StoredDescriptor[];
   /** Digest of the last entry when more entries follow; the next page starts after it. */
   readonly continueAfter: string | undefined;
+}
+
+export interface IndexEntry {
+  readonly digest: string;
+  readonly subject: string;
+  /** The descriptor as the referrers API lists it. */
+  readonly json: string;
+  /** Undefined for entries indexed before the proxy recorded the time. */
+  readonly indexedAt: number | undefined;
 }
 
 export class ReferrersIndex {
@@ -50,10 +59,44 @@ export class ReferrersIndex {
         .hset(entryMetaKey(repository), descriptor.digest,
           entryMeta(Buffer.byteLength(stored.json), descriptor.artifactType))
         .hset(subjectsKey(repository), descriptor.digest, subject)
+        // The first time only: a re-push or a rebuild does not make a referrer younger.
+        .hsetnx(indexedAtKey(repository), descriptor.digest, String(Date.now()))
         .hincrby(mirrorDirtyKey(repository), subject, 1)
         .hdel(pendingKey(repository), journalField('add', descriptor.digest))),
     );
     await this.#listDirtyRepository(repository);
+  }
+
+  /** Every referrer digest of `subject`, in digest order. */
+  async referrersOf(repository: string, subject: string): Promise<string[]> {
+    return guard('index read', () =>
+      this.redis.zrange(referrersKey(repository, subject), 0, -1));
+  }
+
+  /** Repositories that have held indexed referrers since the index was built. */
+  async repositories(): Promise<string[]> {
+    const members = await guard('index read', () => this.redis.smembers(repositoriesKey()));
+    return members.sort();
+  }
+
+  /**
+   * Every referrer of a repository with its subject, stored descriptor JSON and first-indexed
+   * time, for retention. Read in three whole-hash reads: retention runs rarely and a
+   * repository holds at most some hundred thousand referrers.
+   */
+  async entries(repository: string): Promise<IndexEntry[]> {
+    const [subjects, descriptors, indexedAt] = await guard('index read', () => Promise.all([
+      this.redis.hgetall(subjectsKey(repository)),
+      this.redis.hgetall(descriptorsKey(repository)),
+      this.redis.hgetall(indexedAtKey(repository)),
+    ]));
+
+    return Object.entries(subjects).flatMap(([digest, subject]) => {
+      const json = descriptors[digest];
+      if (json === undefined) return [];
+      const at = Number(indexedAt[digest]);
+      return [{ digest, subject, json, indexedAt: Number.isFinite(at) ? at : undefined }];
+    });
   }
 
   /** The subject a referrer is listed under, if it is indexed. */
@@ -77,6 +120,7 @@ export class ReferrersIndex {
         .hdel(descriptorsKey(repository), digest)
         .hdel(entryMetaKey(repository), digest)
         .hdel(subjectsKey(repository), digest)
+        .hdel(indexedAtKey(repository), digest)
         // Deleting a manifest drops every tag on it (distribution-spec "Deleting Manifests"),
         // its pin included: a later push of the same bytes must be pinned again.
         .srem(pinnedKey(repository, subject), digest)
@@ -94,7 +138,11 @@ export class ReferrersIndex {
    * the next change of that repository lists it.
    */
   async #listDirtyRepository(repository: string): Promise<void> {
-    await guard('index add', () => this.redis.sadd(mirrorRepositoriesKey(), repository));
+    // Two global keys: in a Redis Cluster they may live in different slots, so no MULTI.
+    await guard('index add', () => Promise.all([
+      this.redis.sadd(mirrorRepositoriesKey(), repository),
+      this.redis.sadd(repositoriesKey(), repository),
+    ]));
   }
 
   /**

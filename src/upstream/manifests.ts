@@ -6,7 +6,9 @@ import { readReferrer, type Referrer } from '../oci/manifest.js';
 import { OCI_INDEX, OCI_MANIFEST } from '../oci/media-types.js';
 import type { UpstreamClient } from './client.js';
 
-const ACCEPT = [OCI_MANIFEST, OCI_INDEX, 'application/vnd.docker.distribution.manifest.v2+json',
+/** Every manifest media type the registry may hold, for reads that must not be converted. */
+export const MANIFEST_ACCEPT = [OCI_MANIFEST, OCI_INDEX,
+  'application/vnd.docker.distribution.manifest.v2+json',
   'application/vnd.docker.distribution.manifest.list.v2+json'].join(', ');
 
 export interface FetchedManifest {
@@ -22,7 +24,7 @@ export async function fetchManifest(
   reference: string,
 ): Promise<FetchedManifest | undefined> {
   const response = await upstream.send('GET', `/v2/${repository}/manifests/${reference}`,
-    { accept: ACCEPT });
+    { accept: MANIFEST_ACCEPT });
   if (response.status !== 200) return undefined;
 
   const digest = verifiedDigest(reference, response.body,

@@ -1,0 +1,145 @@
+// DELETE /v2/<name>/manifests/<reference>: tag locks first, then one manifest, or a cascade
+// (the manifest and everything referring to it, see lifecycle/cascade.ts), or a dry run that
+// lists what a cascade would delete. Every delete goes to the registry with the caller's own
+// credentials, so the registry decides each one.
+
+import { CascadeRequestError, TagLockedError } from '../errors.js';
+import {
+  planCascade, readCascadeRequest, runCascade, type CascadeOutcome, type CascadeStep,
+} from '../lifecycle/cascade.js';
+import { lockedManifests } from '../lifecycle/locked-manifests.js';
+import { lockingRule } from '../lifecycle/tag-locks.js';
+import type { UpstreamResponse } from '../upstream/client.js';
+import { mayPull } from './authorize.js';
+import { callerRequest } from './caller.js';
+import { ociErrorBody } from './errors.js';
+import { forwardAndRelay, manifestTarget, refuseReservedTag } from './manifests.js';
+import { relay } from './relay.js';
+import type { Dependencies, ProxyContext } from './state.js';
+
+export async function deleteManifest(ctx: ProxyContext, deps: Dependencies): Promise<void> {
+  const { repository, reference } = manifestTarget(ctx);
+  refuseReservedTag(reference, deps);
+  const request = readCascadeRequest(new URLSearchParams(ctx.querystring),
+    deps.config.cascadeDelete);
+
+  if (reference.kind === 'tag') {
+    if (request.cascade || request.dryRun) {
+      throw new CascadeRequestError('name the manifest by digest');
+    }
+    const rule = lockingRule(await deps.tagLocks.rules(), repository, reference.tag);
+    if (rule !== undefined) {
+      throw new TagLockedError(rule.name, repository, reference.tag, reference.tag);
+    }
+    return forwardAndRelay(ctx, deps);
+  }
+
+  const { digest } = reference;
+  if (!request.cascade && !request.dryRun) return deleteOne(ctx, deps, repository, digest);
+  return deleteCascade(ctx, deps, repository, digest, request);
+}
+
+async function deleteOne(
+  ctx: ProxyContext,
+  deps: Dependencies,
+  repository: string,
+  digest: string,
+): Promise<void> {
+  const refusal = await refuseLocked(ctx, deps, repository, [{ digest, subject: undefined }]);
+  if (refusal !== undefined) return relay(ctx, refusal, deps.upstream.origin.origin);
+
+  const outcome = await deps.deleter.delete(repository, digest, sendDelete(ctx, deps, repository,
+    digest), { notFoundMeansGone: false });
+  if (outcome.gone && outcome.subject !== undefined) ctx.state.subject = outcome.subject;
+  relay(ctx, outcome.response, deps.upstream.origin.origin);
+}
+
+async function deleteCascade(
+  ctx: ProxyContext,
+  deps: Dependencies,
+  repository: string,
+  root: string,
+  request: { cascade: boolean; dryRun: boolean },
+): Promise<void> {
+  // A caller who may read the repository is told the truth by a 404: the manifest is gone.
+  if (!(await mayPull(ctx, deps, repository))) return;
+
+  const steps = request.cascade
+    ? await planCascade(deps.index, repository, root)
+    : [{ digest: root, subject: undefined }];
+  const refusal = await refuseLocked(ctx, deps, repository, steps);
+  if (refusal !== undefined) return relay(ctx, refusal, deps.upstream.origin.origin);
+  if (request.dryRun) return answer(ctx, 200, { repository, dryRun: true, delete: steps });
+
+  const outcome = await runCascade(steps, (step) => deps.deleter.delete(repository, step.digest,
+    sendDelete(ctx, deps, repository, step.digest), { notFoundMeansGone: true }));
+  renderOutcome(ctx, repository, outcome);
+}
+
+/**
+ * Throws TagLockedError when a locked tag points at one of the manifests; returns the
+ * registry's refusal when it would not show the caller the tags.
+ */
+async function refuseLocked(
+  ctx: ProxyContext,
+  deps: Dependencies,
+  repository: string,
+  steps: readonly CascadeStep[],
+): Promise<UpstreamResponse | undefined> {
+  const locked = await lockedManifests(callerRequest(ctx, deps), deps.upstream.origin.origin,
+    repository, await deps.tagLocks.rules());
+  if (!(locked instanceof Map)) return locked;
+
+  for (const { digest } of steps) {
+    const by = locked.get(digest);
+    if (by !== undefined) throw new TagLockedError(by.rule, repository, by.tag, digest);
+  }
+  return undefined;
+}
+
+function sendDelete(
+  ctx: ProxyContext,
+  deps: Dependencies,
+  repository: string,
+  digest: string,
+): () => Promise<UpstreamResponse> {
+  // Built from the digest, not the request URL: the cascade parameters are ours alone.
+  return () => callerRequest(ctx, deps)('DELETE', `/v2/${repository}/manifests/${digest}`, {});
+}
+
+/** 202 when all is deleted; else the registry's refusal, with what is done and what is left. */
+function renderOutcome(
+  ctx: ProxyContext,
+  repository: string,
+  outcome: CascadeOutcome<UpstreamResponse>,
+): void {
+  const { deleted, remaining, failure } = outcome;
+  if (failure === undefined) return answer(ctx, 202, { repository, deleted, remaining });
+
+  const { status, headers, body } = failure.response;
+  const relayed = status >= 400 && status < 500;
+  const challenge = headers['www-authenticate'];
+  if (relayed && challenge !== undefined) ctx.set('WWW-Authenticate', challenge);
+  ctx.status = relayed ? status : 502;
+  ctx.set('Content-Type', 'application/json');
+  ctx.body = ociErrorBody(upstreamCode(body, relayed ? 'DENIED' : 'UNAVAILABLE'),
+    `cascading delete stopped at ${failure.step.digest}: the registry answered ${status}; `
+      + 'retry to finish', { repository, status, deleted, remaining });
+}
+
+function answer(ctx: ProxyContext, status: number, report: object): void {
+  ctx.status = status;
+  ctx.set('Content-Type', 'application/json');
+  ctx.body = JSON.stringify(report);
+}
+
+/** The OCI error code of the registry's answer, if it sent one. */
+function upstreamCode(body: Buffer, fallback: string): string {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as { errors?: { code?: unknown }[] };
+    const code = parsed.errors?.[0]?.code;
+    return typeof code === 'string' && /^[A-Z_]{1,64}$/.test(code) ? code : fallback;
+  } catch {
+    return fallback;
+  }
+}

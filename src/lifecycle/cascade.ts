@@ -1,0 +1,119 @@
+// Cascading delete: a manifest together with everything that refers to it, recursively (a
+// signature of an SBOM of an image), within one repository. Referrers go before their subject,
+// so a failure part-way never leaves a referrer whose subject is gone; a retry reads the
+// index again and finishes what is left.
+
+import type { CascadeMode } from '../config.js';
+import { CascadeRequestError } from '../errors.js';
+import type { ReferrersIndex } from '../index-store/referrers-index.js';
+
+export interface CascadeStep {
+  readonly digest: string;
+  /** The manifest this one refers to; undefined for the root of the cascade. */
+  readonly subject: string | undefined;
+}
+
+/** Stops a runaway walk; a real chain is a few levels deep and some thousands wide at most. */
+export const MAX_CASCADE_STEPS = 100_000;
+
+/**
+ * Post-order over the referrer tree: every referrer before its subject, the root last. A
+ * digest met twice is taken once (content addressing rules out cycles, but the index is data).
+ */
+export function deletionOrder(
+  root: string,
+  referrersOf: ReadonlyMap<string, readonly string[]>,
+): CascadeStep[] {
+  const order: CascadeStep[] = [];
+  const seen = new Set<string>([root]);
+  const visit = (digest: string, subject: string | undefined): void => {
+    for (const child of referrersOf.get(digest) ?? []) {
+      if (seen.has(child)) continue;
+      seen.add(child);
+      visit(child, digest);
+    }
+    order.push({ digest, subject });
+  };
+
+  visit(root, undefined);
+  return order;
+}
+
+/** Reads the referrer tree under `root` from the index, level by level. */
+export async function referrerTree(
+  index: Pick<ReferrersIndex, 'referrersOf'>,
+  repository: string,
+  root: string,
+): Promise<Map<string, string[]>> {
+  const tree = new Map<string, string[]>();
+  let level = [root];
+
+  while (level.length > 0 && tree.size < MAX_CASCADE_STEPS) {
+    const fresh = level.filter((digest) => !tree.has(digest));
+    const children = await Promise.all(fresh.map((digest) =>
+      index.referrersOf(repository, digest)));
+    fresh.forEach((digest, n) => tree.set(digest, children[n] ?? []));
+    level = children.flat();
+  }
+  return tree;
+}
+
+export async function planCascade(
+  index: Pick<ReferrersIndex, 'referrersOf'>,
+  repository: string,
+  root: string,
+): Promise<CascadeStep[]> {
+  return deletionOrder(root, await referrerTree(index, repository, root));
+}
+
+export interface CascadeFailure<R> {
+  readonly step: CascadeStep;
+  readonly response: R;
+}
+
+export interface CascadeOutcome<R> {
+  readonly deleted: readonly CascadeStep[];
+  /** Steps not carried out, the failed one first. */
+  readonly remaining: readonly CascadeStep[];
+  readonly failure: CascadeFailure<R> | undefined;
+}
+
+/** Deletes step by step, stopping at the first step the registry refuses. */
+export async function runCascade<R>(
+  steps: readonly CascadeStep[],
+  deleteStep: (step: CascadeStep) => Promise<{ gone: boolean; response: R }>,
+): Promise<CascadeOutcome<R>> {
+  const deleted: CascadeStep[] = [];
+  for (const [n, step] of steps.entries()) {
+    const { gone, response } = await deleteStep(step);
+    if (!gone) return { deleted, remaining: steps.slice(n), failure: { step, response } };
+    deleted.push(step);
+  }
+  return { deleted, remaining: [], failure: undefined };
+}
+
+export interface CascadeRequest {
+  readonly cascade: boolean;
+  readonly dryRun: boolean;
+}
+
+/**
+ * What a DELETE asks for: `cascade=true|false` and `dry-run=true|false` in the query (an
+ * extension; spec-only clients send neither and get the setting's default). Throws on any
+ * other value, and on `cascade=true` while cascading is off.
+ */
+export function readCascadeRequest(query: URLSearchParams, mode: CascadeMode): CascadeRequest {
+  const cascade = booleanParam(query, 'cascade') ?? mode === 'always';
+  const dryRun = booleanParam(query, 'dry-run') ?? false;
+  if (cascade && mode === 'off') throw new CascadeRequestError('CASCADE_DELETE is off');
+  return { cascade, dryRun };
+}
+
+function booleanParam(query: URLSearchParams, name: string): boolean | undefined {
+  const values = query.getAll(name);
+  if (values.length === 0) return undefined;
+  if (values.length === 1 && (values[0] === 'true' || values[0] === 'false')) {
+    return values[0] === 'true';
+  }
+  throw new CascadeRequestError(`${name} must be given once, as true or false`);
+}
