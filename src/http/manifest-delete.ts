@@ -3,7 +3,7 @@
 // lists what a cascade would delete. Every delete goes to the registry with the caller's own
 // credentials, so the registry decides each one.
 
-import { CascadeRequestError, TagLockedError } from '../errors.js';
+import { CascadeRequestError, ProxyError, TagLockedError } from '../errors.js';
 import {
   planCascade, readCascadeRequest, runCascade, type CascadeOutcome, type CascadeStep,
 } from '../lifecycle/cascade.js';
@@ -12,7 +12,7 @@ import { lockingRule } from '../lifecycle/tag-locks.js';
 import type { UpstreamResponse } from '../upstream/client.js';
 import { mayPull } from './authorize.js';
 import { callerRequest } from './caller.js';
-import { ociErrorBody } from './errors.js';
+import { errorResponse, internalErrorResponse, ociErrorBody } from './errors.js';
 import { forwardAndRelay, manifestTarget, refuseReservedTag } from './manifests.js';
 import { relay } from './relay.js';
 import type { Dependencies, ProxyContext } from './state.js';
@@ -115,6 +115,8 @@ function renderOutcome(
 ): void {
   const { deleted, remaining, failure } = outcome;
   if (failure === undefined) return answer(ctx, 202, { repository, deleted, remaining });
+  const progress = { repository, deleted, remaining };
+  if (failure.response === undefined) return renderBroken(ctx, failure.error, progress);
 
   const { status, headers, body } = failure.response;
   const relayed = status >= 400 && status < 500;
@@ -124,7 +126,19 @@ function renderOutcome(
   ctx.set('Content-Type', 'application/json');
   ctx.body = ociErrorBody(upstreamCode(body, relayed ? 'DENIED' : 'UNAVAILABLE'),
     `cascading delete stopped at ${failure.step.digest}: the registry answered ${status}; `
-      + 'retry to finish', { repository, status, deleted, remaining });
+      + 'retry to finish', { ...progress, status });
+}
+
+/** The exchange broke part-way: the usual error answer, with what is done and what is left. */
+function renderBroken(ctx: ProxyContext, error: unknown, progress: object): void {
+  ctx.state.error = error;
+  const response = error instanceof ProxyError ? errorResponse(error) : internalErrorResponse();
+  const parsed = JSON.parse(response.body) as { errors: { detail?: object }[] };
+  for (const entry of parsed.errors) entry.detail = { ...entry.detail, ...progress };
+
+  ctx.status = response.status;
+  ctx.set(response.headers);
+  ctx.body = JSON.stringify(parsed);
 }
 
 function answer(ctx: ProxyContext, status: number, report: object): void {

@@ -66,10 +66,10 @@ export async function planCascade(
   return deletionOrder(root, await referrerTree(index, repository, root));
 }
 
-export interface CascadeFailure<R> {
-  readonly step: CascadeStep;
-  readonly response: R;
-}
+/** The step that failed: the registry refused it (response), or the exchange broke (error). */
+export type CascadeFailure<R> =
+  | { readonly step: CascadeStep; readonly response: R; readonly error?: undefined }
+  | { readonly step: CascadeStep; readonly response?: undefined; readonly error: unknown };
 
 export interface CascadeOutcome<R> {
   readonly deleted: readonly CascadeStep[];
@@ -85,8 +85,17 @@ export async function runCascade<R>(
 ): Promise<CascadeOutcome<R>> {
   const deleted: CascadeStep[] = [];
   for (const [n, step] of steps.entries()) {
-    const { gone, response } = await deleteStep(step);
-    if (!gone) return { deleted, remaining: steps.slice(n), failure: { step, response } };
+    let outcome: { gone: boolean; response: R };
+    try {
+      outcome = await deleteStep(step);
+    } catch (error) {
+      // Outcome unknown (the registry or Redis went away): the journal settles it later, and
+      // the caller still learns what was done before.
+      return { deleted, remaining: steps.slice(n), failure: { step, error } };
+    }
+    if (!outcome.gone) {
+      return { deleted, remaining: steps.slice(n), failure: { step, response: outcome.response } };
+    }
     deleted.push(step);
   }
   return { deleted, remaining: [], failure: undefined };

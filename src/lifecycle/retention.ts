@@ -223,8 +223,11 @@ export class RetentionRunner {
       step.digest, () => this.#sendDelete(repository, step.digest), { notFoundMeansGone: true }));
     if (outcome.failure === undefined) return true;
 
-    report.failed.push({ repository, digest: outcome.failure.step.digest,
-      message: `the registry answered ${outcome.failure.response.status} to the delete` });
+    const { step, response, error } = outcome.failure;
+    const message = response === undefined
+      ? `the delete broke off: ${error instanceof Error ? error.message : String(error)}`
+      : `the registry answered ${response.status} to the delete`;
+    report.failed.push({ repository, digest: step.digest, message });
     return false;
   }
 

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PolicyInvalidError } from '../../src/errors.js';
-import { deletionOrder, readCascadeRequest } from '../../src/lifecycle/cascade.js';
+import { deletionOrder, readCascadeRequest, runCascade } from '../../src/lifecycle/cascade.js';
 import { parseDuration, parseTimeBound, resolveTimeBound } from '../../src/lifecycle/duration.js';
 import { compilePattern } from '../../src/lifecycle/pattern.js';
 import { parsePolicyDocument, parseTagLock } from '../../src/lifecycle/policy.js';
@@ -134,6 +134,27 @@ describe('cascade order', () => {
     const tree = new Map([['image', ['x', 'x']], ['x', ['image']]]);
     assert.deepEqual(deletionOrder('image', tree), [
       { digest: 'x', subject: 'image' }, { digest: 'image', subject: undefined }]);
+  });
+});
+
+describe('runCascade', () => {
+  const steps = ['c', 'b', 'a'].map((digest) => ({ digest, subject: undefined }));
+
+  it('stops at the first refusal and reports what was done and what is left', async () => {
+    const outcome = await runCascade(steps, async (step) =>
+      ({ gone: step.digest !== 'b', response: step.digest }));
+    assert.deepEqual(outcome.deleted.map((step) => step.digest), ['c']);
+    assert.deepEqual(outcome.remaining.map((step) => step.digest), ['b', 'a']);
+    assert.equal(outcome.failure?.response, 'b');
+  });
+
+  it('turns a broken exchange into a failure that still reports progress', async () => {
+    const outcome = await runCascade(steps, async (step) => {
+      if (step.digest === 'a') throw new Error('registry went away');
+      return { gone: true, response: step.digest };
+    });
+    assert.deepEqual(outcome.deleted.map((step) => step.digest), ['c', 'b']);
+    assert.match(String(outcome.failure?.error), /went away/);
   });
 });
 
