@@ -2,6 +2,7 @@
 // the cascade order and the cascade request extension.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { PolicyInvalidError } from '../../src/errors.js';
 import { deletionOrder, readCascadeRequest, runCascade } from '../../src/lifecycle/cascade.js';
@@ -89,6 +90,13 @@ describe('policy file', () => {
         (error: unknown) => error instanceof PolicyInvalidError && error.field === field);
     });
   }
+
+  it('reads the example policy file the README shows (deploy/policy.example.json)', () => {
+    const document = parsePolicyDocument(readFileSync('deploy/policy.example.json', 'utf8'));
+    assert.deepEqual(document.retention.map((policy) => policy.name),
+      ['one-signature', 'old-scans', 'low-scores', 'expired', 'orphans']);
+    assert.equal(document.tagLocks[0]?.name, 'releases');
+  });
 
   it('refuses a file that is not JSON', () => {
     assert.throws(() => parsePolicyDocument('tagLocks: []'), PolicyInvalidError);
