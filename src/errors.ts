@@ -18,7 +18,8 @@ export type ErrorCode =
   | 'RP_ERR_TAG_LOCKED'
   | 'RP_ERR_POLICY_INVALID'
   | 'RP_ERR_ADMIN_UNAUTHORIZED'
-  | 'RP_ERR_CASCADE_INVALID';
+  | 'RP_ERR_CASCADE_INVALID'
+  | 'RP_ERR_RETENTION_BUSY';
 
 export abstract class ProxyError extends Error {
   abstract readonly code: ErrorCode;
@@ -254,5 +255,19 @@ export class CascadeRequestError extends ProxyError {
 
   get detail() {
     return { reason: this.reason };
+  }
+}
+
+/** A retention run (real, not dry) is already going on in some proxy process. */
+export class RetentionBusyError extends ProxyError {
+  override readonly name = 'RetentionBusyError';
+  readonly code = 'RP_ERR_RETENTION_BUSY';
+
+  constructor() {
+    super('a retention run is in progress; retry when it has finished');
+  }
+
+  get detail() {
+    return {};
   }
 }

@@ -3,6 +3,7 @@
 // Exit status 0 when nothing failed, 1 when some delete failed. Same settings as the server.
 
 import { ConfigError, parseConfig, readRawSettings } from './config.js';
+import { RetentionBusyError } from './errors.js';
 import { openRedis } from './index-store/connection.js';
 import { DigestLocks } from './index-store/digest-lock.js';
 import { ChangeJournal } from './index-store/journal.js';
@@ -61,7 +62,13 @@ export async function retentionCommand(argv: readonly string[]): Promise<number>
       pins: config.pinReferrers, intervalMs: 3_600_000, debounceMs: 0 });
     const { retention } = buildLifecycle(config, redis, index, new ChangeJournal(redis), locks,
       { kick: () => undefined }, own);
-    const report = await retention.run({ dryRun: args.dryRun, repository: args.repository });
+    const report = await retention.run({ dryRun: args.dryRun, repository: args.repository })
+      .catch((error: unknown) => {
+        if (!(error instanceof RetentionBusyError)) throw error;
+        process.stderr.write(`referrers-proxy retention: ${error.message}\n`);
+        return undefined;
+      });
+    if (report === undefined) return 1;
     if (!args.dryRun && (config.mirror || config.pinReferrers)) await mirror.runOnce();
     logReport(logger, report);
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

@@ -84,7 +84,7 @@ export async function startServer(
     mirror, own);
   const schedule = config.retentionIntervalMs === undefined
     ? undefined
-    : new RetentionSchedule(redis, retention, logger, config.retentionIntervalMs);
+    : new RetentionSchedule(retention, logger, config.retentionIntervalMs);
   schedule?.start();
   const app = createApp({ config, index, journal, locks, mirror, notifications, accessCache,
     upstream, passThrough, deleter, tagLocks, retention }, logger);

@@ -28,6 +28,7 @@ const WIRE: Readonly<Record<ErrorCode, WireError>> = {
   RP_ERR_POLICY_INVALID: { status: 400, ociCode: 'UNSUPPORTED' },
   RP_ERR_ADMIN_UNAUTHORIZED: { status: 401, ociCode: 'UNAUTHORIZED' },
   RP_ERR_CASCADE_INVALID: { status: 400, ociCode: 'UNSUPPORTED' },
+  RP_ERR_RETENTION_BUSY: { status: 503, ociCode: 'UNAVAILABLE', retryAfter: 60 },
 };
 
 export interface ErrorResponse {

@@ -1,21 +1,15 @@
 // Scheduled retention: every RETENTION_INTERVAL, one proxy process (whichever takes the lock)
 // runs the policies and logs what it deleted and why.
 
-import type { RedisConnection } from '../index-store/connection.js';
-import { retentionLockKey } from '../index-store/keys.js';
-import { tryLock } from '../index-store/lock.js';
+import { RetentionBusyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RetentionReport, RetentionRunner } from './retention.js';
-
-/** Renewed while the run lasts; a crashed runner's lock frees itself this soon. */
-const LOCK_MS = 60_000;
 
 export class RetentionSchedule {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
 
   constructor(
-    private readonly redis: RedisConnection,
     private readonly runner: RetentionRunner,
     private readonly logger: Logger,
     private readonly intervalMs: number,
@@ -37,14 +31,9 @@ export class RetentionSchedule {
 
   async #runOnce(): Promise<void> {
     try {
-      const lock = await tryLock(this.redis, retentionLockKey(), LOCK_MS);
-      if (lock === undefined) return; // another process runs it
-      try {
-        logReport(this.logger, await this.runner.run({ dryRun: false }));
-      } finally {
-        await lock.release().catch(() => undefined);
-      }
+      logReport(this.logger, await this.runner.run({ dryRun: false }));
     } catch (error) {
+      if (error instanceof RetentionBusyError) return; // another process runs this round
       this.logger.warn({ err: error }, 'retention run failed; next run at the next interval');
     }
   }

@@ -7,7 +7,9 @@
 import type { CascadeMode } from '../config.js';
 import type { RedisConnection } from '../index-store/connection.js';
 import { guard } from '../index-store/guard.js';
-import { indexedAtKey, subjectMissingKey } from '../index-store/keys.js';
+import { indexedAtKey, retentionLockKey, subjectMissingKey } from '../index-store/keys.js';
+import { tryLock } from '../index-store/lock.js';
+import { RetentionBusyError } from '../errors.js';
 import type { IndexEntry, ReferrersIndex } from '../index-store/referrers-index.js';
 import { ACCESS_PROBE_TAG } from '../oci/referrers-tag.js';
 import type { UpstreamResponse } from '../upstream/client.js';
@@ -51,6 +53,9 @@ export interface RetentionRunOptions {
   readonly repository?: string;
 }
 
+/** Renewed while a run lasts; a crashed runner's lock frees itself this soon. */
+const LOCK_MS = 60_000;
+
 /** Subjects looked up at once when a policy asks about orphans. */
 const CONCURRENCY = 8;
 
@@ -66,7 +71,24 @@ export class RetentionRunner {
     private readonly cascade: CascadeMode,
   ) {}
 
+  /**
+   * Runs the policies once. Real runs take turns across every process sharing the Redis (the
+   * schedule, the endpoint and the command alike); dry runs change nothing and need no turn.
+   */
   async run(options: RetentionRunOptions): Promise<RetentionReport> {
+    if (options.dryRun) return this.#run(options);
+
+    const lock = await guard('retention lock', () =>
+      tryLock(this.redis, retentionLockKey(), LOCK_MS));
+    if (lock === undefined) throw new RetentionBusyError();
+    try {
+      return await this.#run(options);
+    } finally {
+      await lock.release().catch(() => undefined); // it expires on its own
+    }
+  }
+
+  async #run(options: RetentionRunOptions): Promise<RetentionReport> {
     const report: RetentionReport = { dryRun: options.dryRun,
       startedAt: new Date().toISOString(), repositories: 0, examined: 0, deleted: [],
       skipped: [], failed: [] };

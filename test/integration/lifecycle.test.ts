@@ -3,6 +3,7 @@
 // registry's own API; the tests check the registry itself, the referrers API and the mirror.
 
 import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
 import { writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -355,6 +356,22 @@ describe('retention', () => {
     assert.deepEqual(digestsOf(second.json.deleted), [orphan.digest]);
     assert.match(JSON.stringify(second.json.deleted), /subject missing from the registry/);
     assert.equal(await inRegistry(repo, orphan.digest), 404);
+  });
+
+  it('refuses a second real run while one holds the turn; dry runs still answer', async () => {
+    const redis = new Redis(env.redis.url);
+    try {
+      await redis.set('rp:v1:retention-lock', 'another-process', 'PX', 60_000);
+      const busy = await admin('POST', 'retention?repository=ret/app');
+      assert.equal(busy.status, 503);
+      assert.equal(busy.json.errors?.[0]?.code, 'UNAVAILABLE');
+      assert.equal(busy.headers.get('retry-after'), '60');
+      assert.equal((await admin('POST', 'retention?dry-run=true&repository=ret/app')).status,
+        200);
+    } finally {
+      await redis.del('rp:v1:retention-lock');
+      redis.disconnect();
+    }
   });
 
   it('runs as a command with a dry run that prints the report', async () => {
