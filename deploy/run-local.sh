@@ -8,8 +8,9 @@
 #   REDIS_PORT     port of the local redis-server            (default 6379)
 #   REGISTRY_PORT  port of the local docker-registry          (default 5001)
 #   LISTEN         HOST:PORT the proxy serves on              (default 127.0.0.1:5000)
-# The proxy's other settings (LOG_LEVEL, MAX_MANIFEST_BYTES, REFERRERS_PAGE_BYTES) are read by
-# the proxy itself from the environment, so they pass straight through.
+# The proxy's other settings (LOG_LEVEL, POLICY_FILE, ADMIN_TOKEN, every variable of the README's
+# Settings table) are read by the proxy itself from the environment, so they pass straight
+# through.
 #
 # DATA_DIR holds: redis/ (the index, append-only file), registry/ (the registry's storage root),
 # registry.yml (generated at each start), registry-http-secret, redis.log and registry.log.

@@ -436,6 +436,13 @@ function redactUrlPassword(text: string): string {
   return url.toString();
 }
 
+const COMMAND_FLAGS: readonly (readonly [string, string])[] = [
+  ['reindex --repository NAME', 'rebuild one repository only'],
+  ['reindex --storage-root DIR', 'also index untagged manifests found in the registry storage'],
+  ['retention --dry-run', 'print what would be deleted as JSON, delete nothing'],
+  ['retention --repository NAME', 'run the policies on one repository only'],
+];
+
 export function usage(): string {
   const lines = Object.values(SETTINGS).map((spec: SettingSpec) => {
     const fallback = spec.fallback === undefined ? '' : ` (default ${spec.fallback})`;
@@ -444,5 +451,6 @@ export function usage(): string {
   return ['usage: referrers-proxy [flags]',
     '       referrers-proxy reindex [--repository NAME] [--storage-root DIR] [flags]',
     '       referrers-proxy retention [--dry-run] [--repository NAME] [flags]', '',
+    ...COMMAND_FLAGS.map(([flag, help]) => `  ${flag.padEnd(30)} ${help}`), '',
     ...lines].join('\n');
 }

@@ -19,7 +19,10 @@ export type ErrorCode =
   | 'RP_ERR_POLICY_INVALID'
   | 'RP_ERR_ADMIN_UNAUTHORIZED'
   | 'RP_ERR_CASCADE_INVALID'
-  | 'RP_ERR_RETENTION_BUSY';
+  | 'RP_ERR_RETENTION_BUSY'
+  | 'RP_ERR_QUERY_INVALID'
+  | 'RP_ERR_TAG_LOCK_UNKNOWN'
+  | 'RP_ERR_MANIFEST_UNKNOWN';
 
 export abstract class ProxyError extends Error {
   abstract readonly code: ErrorCode;
@@ -269,5 +272,47 @@ export class RetentionBusyError extends ProxyError {
 
   get detail() {
     return {};
+  }
+}
+
+/** A query parameter of an extension is unknown, repeated, or has a value it cannot take. */
+export class QueryInvalidError extends ProxyError {
+  override readonly name = 'QueryInvalidError';
+  readonly code = 'RP_ERR_QUERY_INVALID';
+
+  constructor(readonly parameter: string, readonly reason: string) {
+    super(`query parameter ${parameter}: ${reason}`);
+  }
+
+  get detail() {
+    return { parameter: this.parameter.slice(0, 100), reason: this.reason };
+  }
+}
+
+/** The administrative endpoint was asked about a tag lock rule it does not hold. */
+export class TagLockUnknownError extends ProxyError {
+  override readonly name = 'TagLockUnknownError';
+  readonly code = 'RP_ERR_TAG_LOCK_UNKNOWN';
+
+  constructor(readonly rule: string) {
+    super(`no administrative tag lock named "${rule}"`);
+  }
+
+  get detail() {
+    return { rule: this.rule };
+  }
+}
+
+/** A cascading delete names a manifest the registry does not hold and nothing refers to. */
+export class ManifestUnknownError extends ProxyError {
+  override readonly name = 'ManifestUnknownError';
+  readonly code = 'RP_ERR_MANIFEST_UNKNOWN';
+
+  constructor(readonly repository: string, readonly digest: string) {
+    super('manifest unknown to the registry, and nothing in the index refers to it');
+  }
+
+  get detail() {
+    return { repository: this.repository, digest: this.digest };
   }
 }

@@ -1,14 +1,15 @@
 // `referrers-proxy retention [--dry-run] [--repository NAME] [settings]`: runs the retention
-// policies of POLICY_FILE once, in the foreground, and prints the report as JSON on stdout.
-// Exit status 0 when nothing failed, 1 when some delete failed. Same settings as the server.
+// policies of POLICY_FILE once, in the foreground, and prints the report as JSON on stdout
+// (logs go to stderr, so stdout can be piped to jq). Exit status 0 when nothing failed, 1 when
+// some delete failed or another run had the turn. Same settings as the server.
 
+import pino from 'pino';
 import { ConfigError, parseConfig, readRawSettings } from './config.js';
 import { RetentionBusyError } from './errors.js';
 import { openRedis } from './index-store/connection.js';
 import { DigestLocks } from './index-store/digest-lock.js';
 import { ChangeJournal } from './index-store/journal.js';
 import { ReferrersIndex } from './index-store/referrers-index.js';
-import { logReport } from './lifecycle/retention-schedule.js';
 import { createLogger } from './log.js';
 import { MirrorWorker } from './mirror.js';
 import { isRepositoryName } from './oci/name.js';
@@ -48,7 +49,7 @@ export async function retentionCommand(argv: readonly string[]): Promise<number>
   if (config.policy.retention.length === 0) {
     throw new ConfigError('--policy-file/POLICY_FILE', 'names no retention policy');
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, pino.destination(2));
   const redis = openRedis(config.redisUrl, { cluster: config.redisCluster, failFast: false });
   await redis.connect();
   const upstream = new UpstreamClient(config.upstream, config.upstreamCa);
@@ -61,7 +62,7 @@ export async function retentionCommand(argv: readonly string[]): Promise<number>
     const mirror = new MirrorWorker(redis, index, locks, own, logger, { mirror: config.mirror,
       pins: config.pinReferrers, intervalMs: 3_600_000, debounceMs: 0 });
     const { retention } = buildLifecycle(config, redis, index, new ChangeJournal(redis), locks,
-      { kick: () => undefined }, own);
+      { kick: () => undefined }, own, logger);
     const report = await retention.run({ dryRun: args.dryRun, repository: args.repository })
       .catch((error: unknown) => {
         if (!(error instanceof RetentionBusyError)) throw error;
@@ -70,7 +71,6 @@ export async function retentionCommand(argv: readonly string[]): Promise<number>
       });
     if (report === undefined) return 1;
     if (!args.dryRun && (config.mirror || config.pinReferrers)) await mirror.runOnce();
-    logReport(logger, report);
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return report.failed.length === 0 ? 0 : 1;
   } finally {

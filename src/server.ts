@@ -52,6 +52,8 @@ export interface ServerOptions {
   readonly recovery?: RecoveryOptions;
   /** Timing of the mirror worker; tests shorten it. */
   readonly mirror?: Pick<MirrorOptions, 'intervalMs' | 'debounceMs'>;
+  /** Replaces RETENTION_INTERVAL (when that is set) with a shorter one; tests use it. */
+  readonly retentionIntervalMs?: number;
 }
 
 export async function startServer(
@@ -81,10 +83,11 @@ export async function startServer(
   const notifications = new NotificationHandler(index, locks, own, () => mirror.kick());
   const accessCache = new AccessCache(config.accessCacheMs, ACCESS_CACHE_ENTRIES);
   const { deleter, tagLocks, retention } = buildLifecycle(config, redis, index, journal, locks,
-    mirror, own);
+    mirror, own, logger);
   const schedule = config.retentionIntervalMs === undefined
     ? undefined
-    : new RetentionSchedule(retention, logger, config.retentionIntervalMs);
+    : new RetentionSchedule(retention, logger,
+      options.retentionIntervalMs ?? config.retentionIntervalMs);
   schedule?.start();
   const app = createApp({ config, index, journal, locks, mirror, notifications, accessCache,
     upstream, passThrough, deleter, tagLocks, retention }, logger);
@@ -118,14 +121,14 @@ export function buildLifecycle(
   locks: DigestLocks,
   mirror: { kick(): void },
   own: OwnUpstream,
+  logger: Logger,
 ): { deleter: ManifestDeleter; tagLocks: TagLockStore; retention: RetentionRunner } {
   const deleter = new ManifestDeleter(index, journal, locks, mirror);
-  const tagLocks = new TagLockStore(redis, config.policy.tagLocks,
-    config.adminToken !== undefined);
+  const tagLocks = new TagLockStore(redis, config.policy.tagLocks);
   const request = (method: string, path: string, headers: HeaderMap): Promise<UpstreamResponse> =>
     own.send(method, path, headers);
   const retention = new RetentionRunner(redis, index, request, config.upstream.origin, deleter,
-    tagLocks, config.policy.retention, config.cascadeDelete);
+    tagLocks, config.policy.retention, config.cascadeDelete, logger);
   return { deleter, tagLocks, retention };
 }
 

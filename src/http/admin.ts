@@ -6,12 +6,15 @@
 //   DELETE /_referrers-proxy/admin/tag-locks/<name>
 //   POST   /_referrers-proxy/admin/retention[?dry-run=true][&repository=<name>]
 
-import { AdminUnauthorizedError, NameInvalidError, PolicyInvalidError } from '../errors.js';
+import {
+  AdminUnauthorizedError, NameInvalidError, PolicyInvalidError, TagLockUnknownError,
+} from '../errors.js';
+import { booleanParam, refuseUnknownParams, singleParam } from '../oci/extension-query.js';
 import { parseTagLock, tagLockJson } from '../lifecycle/policy.js';
 import { isRepositoryName } from '../oci/name.js';
 import { hasBearerToken } from '../notifications.js';
 import { readBodyCapped } from './body.js';
-import { ociErrorBody } from './errors.js';
+import { answerJson, answerOciError } from './answers.js';
 import { ADMIN_PATH_PREFIX } from './routes.js';
 import type { Dependencies, ProxyContext } from './state.js';
 
@@ -21,7 +24,8 @@ const MAX_RULE_BYTES = 64 * 1024;
 export async function administer(ctx: ProxyContext, deps: Dependencies): Promise<void> {
   const token = deps.config.adminToken;
   if (token === undefined) {
-    return answerError(ctx, 404, 'UNSUPPORTED', 'the administrative endpoint is off (ADMIN_TOKEN)');
+    return answerOciError(ctx, 404, 'UNSUPPORTED',
+      'the administrative endpoint is off (ADMIN_TOKEN)');
   }
   if (!hasBearerToken(ctx.get('authorization'), token)) throw new AdminUnauthorizedError();
 
@@ -29,40 +33,41 @@ export async function administer(ctx: ProxyContext, deps: Dependencies): Promise
   if (path === 'tag-locks') return listLocks(ctx, deps);
   if (path.startsWith('tag-locks/')) return changeLock(ctx, deps, path.slice('tag-locks/'.length));
   if (path === 'retention') return runRetention(ctx, deps);
-  return answerError(ctx, 404, 'UNSUPPORTED', 'no such administrative resource');
+  return answerOciError(ctx, 404, 'UNSUPPORTED', 'no such administrative resource');
 }
 
 async function listLocks(ctx: ProxyContext, deps: Dependencies): Promise<void> {
   if (ctx.method !== 'GET') return methodNotAllowed(ctx, 'GET');
   const rules = await deps.tagLocks.rules();
-  answer(ctx, 200, { tagLocks: rules.map(tagLockJson) });
+  answerJson(ctx, 200, { tagLocks: rules.map(tagLockJson) });
 }
 
 async function changeLock(ctx: ProxyContext, deps: Dependencies, name: string): Promise<void> {
   if (ctx.method === 'DELETE') {
     const rule = parseTagLock({ name, repository: '*', tag: '*' }, 'name', 'admin');
-    if (await deps.tagLocks.delete(rule.name)) return answer(ctx, 200, { deleted: rule.name });
-    return answerError(ctx, 404, 'NAME_UNKNOWN', `no administrative tag lock named "${name}"`);
+    if (!await deps.tagLocks.delete(rule.name)) throw new TagLockUnknownError(rule.name);
+    return answerJson(ctx, 200, { deleted: rule.name });
   }
   if (ctx.method !== 'PUT') return methodNotAllowed(ctx, 'PUT, DELETE');
 
   const body = await readBodyCapped(ctx.req, MAX_RULE_BYTES, deps.config.manifestBodyTimeoutMs);
   const rule = parseTagLock({ ...readJsonObject(body), name }, 'rule', 'admin');
   const added = await deps.tagLocks.put(rule);
-  answer(ctx, added ? 201 : 200, tagLockJson(rule));
+  answerJson(ctx, added ? 201 : 200, tagLockJson(rule));
 }
 
 async function runRetention(ctx: ProxyContext, deps: Dependencies): Promise<void> {
   if (ctx.method !== 'POST') return methodNotAllowed(ctx, 'POST');
   const query = new URLSearchParams(ctx.querystring);
-  const dryRun = query.get('dry-run') === 'true';
-  const repository = query.get('repository') ?? undefined;
+  refuseUnknownParams(query, ['dry-run', 'repository']);
+  const dryRun = booleanParam(query, 'dry-run') ?? false;
+  const repository = singleParam(query, 'repository');
   if (repository !== undefined && !isRepositoryName(repository)) {
     throw new NameInvalidError(repository);
   }
 
   const report = await deps.retention.run({ dryRun, repository });
-  answer(ctx, 200, report);
+  answerJson(ctx, 200, report);
 }
 
 function readJsonObject(body: Buffer): Record<string, unknown> {
@@ -80,17 +85,6 @@ function readJsonObject(body: Buffer): Record<string, unknown> {
 
 function methodNotAllowed(ctx: ProxyContext, allow: string): void {
   ctx.set('Allow', allow);
-  answerError(ctx, 405, 'UNSUPPORTED', `this resource answers ${allow}`);
+  answerOciError(ctx, 405, 'UNSUPPORTED', `this resource answers ${allow}`);
 }
 
-function answer(ctx: ProxyContext, status: number, value: object): void {
-  ctx.status = status;
-  ctx.set('Content-Type', 'application/json');
-  ctx.body = JSON.stringify(value);
-}
-
-function answerError(ctx: ProxyContext, status: number, code: string, message: string): void {
-  ctx.status = status;
-  ctx.set('Content-Type', 'application/json');
-  ctx.body = ociErrorBody(code, message);
-}

@@ -29,6 +29,9 @@ const WIRE: Readonly<Record<ErrorCode, WireError>> = {
   RP_ERR_ADMIN_UNAUTHORIZED: { status: 401, ociCode: 'UNAUTHORIZED' },
   RP_ERR_CASCADE_INVALID: { status: 400, ociCode: 'UNSUPPORTED' },
   RP_ERR_RETENTION_BUSY: { status: 503, ociCode: 'UNAVAILABLE', retryAfter: 60 },
+  RP_ERR_QUERY_INVALID: { status: 400, ociCode: 'UNSUPPORTED' },
+  RP_ERR_TAG_LOCK_UNKNOWN: { status: 404, ociCode: 'NAME_UNKNOWN' },
+  RP_ERR_MANIFEST_UNKNOWN: { status: 404, ociCode: 'MANIFEST_UNKNOWN' },
 };
 
 export interface ErrorResponse {

@@ -3,13 +3,17 @@
 // lists what a cascade would delete. Every delete goes to the registry with the caller's own
 // credentials, so the registry decides each one.
 
-import { CascadeRequestError, ProxyError, TagLockedError } from '../errors.js';
+import {
+  CascadeRequestError, ManifestUnknownError, ProxyError, TagLockedError,
+} from '../errors.js';
+import { MANIFEST_ACCEPT } from '../upstream/manifests.js';
 import {
   planCascade, readCascadeRequest, runCascade, type CascadeOutcome, type CascadeStep,
 } from '../lifecycle/cascade.js';
 import { lockedManifests } from '../lifecycle/locked-manifests.js';
 import { lockingRule } from '../lifecycle/tag-locks.js';
 import type { UpstreamResponse } from '../upstream/client.js';
+import { answerJson } from './answers.js';
 import { mayPull } from './authorize.js';
 import { callerRequest } from './caller.js';
 import { errorResponse, internalErrorResponse, ociErrorBody } from './errors.js';
@@ -67,13 +71,29 @@ async function deleteCascade(
   const steps = request.cascade
     ? await planCascade(deps.index, repository, root)
     : [{ digest: root, subject: undefined }];
+  if (steps.length === 1) await refuseUnknownRoot(ctx, deps, repository, root);
   const refusal = await refuseLocked(ctx, deps, repository, steps);
   if (refusal !== undefined) return relay(ctx, refusal, deps.upstream.origin.origin);
-  if (request.dryRun) return answer(ctx, 200, { repository, dryRun: true, delete: steps });
+  if (request.dryRun) return answerJson(ctx, 200, { repository, dryRun: true, delete: steps });
 
   const outcome = await runCascade(steps, (step) => deps.deleter.delete(repository, step.digest,
     sendDelete(ctx, deps, repository, step.digest), { notFoundMeansGone: true }));
   renderOutcome(ctx, repository, outcome);
+}
+
+/**
+ * A root already gone counts as deleted when referrers of it are left to delete (a retry);
+ * with nothing left, a 404 tells a mistyped digest from a finished job, as a plain DELETE does.
+ */
+async function refuseUnknownRoot(
+  ctx: ProxyContext,
+  deps: Dependencies,
+  repository: string,
+  root: string,
+): Promise<void> {
+  const response = await callerRequest(ctx, deps)('HEAD', `/v2/${repository}/manifests/${root}`,
+    { accept: MANIFEST_ACCEPT });
+  if (response.status === 404) throw new ManifestUnknownError(repository, root);
 }
 
 /**
@@ -114,7 +134,7 @@ function renderOutcome(
   outcome: CascadeOutcome<UpstreamResponse>,
 ): void {
   const { deleted, remaining, failure } = outcome;
-  if (failure === undefined) return answer(ctx, 202, { repository, deleted, remaining });
+  if (failure === undefined) return answerJson(ctx, 202, { repository, deleted, remaining });
   const progress = { repository, deleted, remaining };
   if (failure.response === undefined) return renderBroken(ctx, failure.error, progress);
 
@@ -139,12 +159,6 @@ function renderBroken(ctx: ProxyContext, error: unknown, progress: object): void
   ctx.status = response.status;
   ctx.set(response.headers);
   ctx.body = JSON.stringify(parsed);
-}
-
-function answer(ctx: ProxyContext, status: number, report: object): void {
-  ctx.status = status;
-  ctx.set('Content-Type', 'application/json');
-  ctx.body = JSON.stringify(report);
 }
 
 /** The OCI error code of the registry's answer, if it sent one. */

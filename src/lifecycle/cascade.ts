@@ -5,6 +5,7 @@
 
 import type { CascadeMode } from '../config.js';
 import { CascadeRequestError } from '../errors.js';
+import { booleanParam, refuseUnknownParams } from '../oci/extension-query.js';
 import type { ReferrersIndex } from '../index-store/referrers-index.js';
 
 export interface CascadeStep {
@@ -101,6 +102,8 @@ export async function runCascade<R>(
   return { deleted, remaining: [], failure: undefined };
 }
 
+const EXTENSION_PARAMS = ['cascade', 'dry-run'];
+
 export interface CascadeRequest {
   readonly cascade: boolean;
   readonly dryRun: boolean;
@@ -109,20 +112,13 @@ export interface CascadeRequest {
 /**
  * What a DELETE asks for: `cascade=true|false` and `dry-run=true|false` in the query (an
  * extension; spec-only clients send neither and get the setting's default). Throws on any
- * other value, and on `cascade=true` while cascading is off.
+ * other value, on other parameters beside them (`dryrun=true` must not delete for real), and
+ * on `cascade=true` while cascading is off.
  */
 export function readCascadeRequest(query: URLSearchParams, mode: CascadeMode): CascadeRequest {
+  if (query.has('cascade') || query.has('dry-run')) refuseUnknownParams(query, EXTENSION_PARAMS);
   const cascade = booleanParam(query, 'cascade') ?? mode === 'always';
   const dryRun = booleanParam(query, 'dry-run') ?? false;
   if (cascade && mode === 'off') throw new CascadeRequestError('CASCADE_DELETE is off');
   return { cascade, dryRun };
-}
-
-function booleanParam(query: URLSearchParams, name: string): boolean | undefined {
-  const values = query.getAll(name);
-  if (values.length === 0) return undefined;
-  if (values.length === 1 && (values[0] === 'true' || values[0] === 'false')) {
-    return values[0] === 'true';
-  }
-  throw new CascadeRequestError(`${name} must be given once, as true or false`);
 }

@@ -1,9 +1,9 @@
-// Scheduled retention: every RETENTION_INTERVAL, one proxy process (whichever takes the lock)
-// runs the policies and logs what it deleted and why.
+// Scheduled retention: every RETENTION_INTERVAL (the first round one interval after start),
+// one proxy process (whichever takes the turn) runs the policies; the runner logs the report.
 
 import { RetentionBusyError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { RetentionReport, RetentionRunner } from './retention.js';
+import type { RetentionRunner } from './retention.js';
 
 export class RetentionSchedule {
   #timer: NodeJS.Timeout | undefined;
@@ -31,19 +31,10 @@ export class RetentionSchedule {
 
   async #runOnce(): Promise<void> {
     try {
-      logReport(this.logger, await this.runner.run({ dryRun: false }));
+      await this.runner.run({ dryRun: false });
     } catch (error) {
       if (error instanceof RetentionBusyError) return; // another process runs this round
       this.logger.warn({ err: error }, 'retention run failed; next run at the next interval');
     }
   }
-}
-
-export function logReport(logger: Logger, report: RetentionReport): void {
-  for (const entry of report.deleted) logger.info({ retention: entry }, 'retention deleted');
-  for (const entry of report.skipped) logger.info({ retention: entry }, 'retention kept');
-  for (const failure of report.failed) logger.warn({ retention: failure }, 'retention failed');
-  logger.info({ repositories: report.repositories, examined: report.examined,
-    deleted: report.deleted.length, skipped: report.skipped.length,
-    failed: report.failed.length }, 'retention run finished');
 }

@@ -12,6 +12,7 @@ import { tryLock } from '../index-store/lock.js';
 import { RetentionBusyError } from '../errors.js';
 import type { IndexEntry, ReferrersIndex } from '../index-store/referrers-index.js';
 import { ACCESS_PROBE_TAG } from '../oci/referrers-tag.js';
+import type { Logger } from '../log.js';
 import type { UpstreamResponse } from '../upstream/client.js';
 import { MANIFEST_ACCEPT } from '../upstream/manifests.js';
 import type { UpstreamRequest } from '../upstream/tags.js';
@@ -69,6 +70,7 @@ export class RetentionRunner {
     private readonly tagLocks: TagLockStore,
     private readonly policies: readonly RetentionPolicy[],
     private readonly cascade: CascadeMode,
+    private readonly logger: Logger,
   ) {}
 
   /**
@@ -76,16 +78,36 @@ export class RetentionRunner {
    * schedule, the endpoint and the command alike); dry runs change nothing and need no turn.
    */
   async run(options: RetentionRunOptions): Promise<RetentionReport> {
-    if (options.dryRun) return this.#run(options);
+    if (options.dryRun) return this.#logged(await this.#run(options));
 
     const lock = await guard('retention lock', () =>
       tryLock(this.redis, retentionLockKey(), LOCK_MS));
     if (lock === undefined) throw new RetentionBusyError();
     try {
-      return await this.#run(options);
+      return this.#logged(await this.#run(options));
     } finally {
       await lock.release().catch(() => undefined); // it expires on its own
     }
+  }
+
+  /**
+   * Every real deletion is logged with its policy and reason, whoever asked for the run
+   * (schedule, endpoint, command): the log is the audit trail. A dry run logs its totals only.
+   */
+  #logged(report: RetentionReport): RetentionReport {
+    if (!report.dryRun) {
+      for (const entry of report.deleted) {
+        this.logger.info({ retention: entry }, 'retention deleted');
+      }
+      for (const entry of report.skipped) this.logger.info({ retention: entry }, 'retention kept');
+      for (const failure of report.failed) {
+        this.logger.warn({ retention: failure }, 'retention failed');
+      }
+    }
+    this.logger.info({ dryRun: report.dryRun, repositories: report.repositories,
+      examined: report.examined, deleted: report.deleted.length,
+      skipped: report.skipped.length, failed: report.failed.length }, 'retention run finished');
+    return report;
   }
 
   async #run(options: RetentionRunOptions): Promise<RetentionReport> {

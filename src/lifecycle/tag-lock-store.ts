@@ -1,6 +1,6 @@
 // Where tag lock rules live: the policy file's rules, read once at start, and the rules set
-// through the administrative endpoint, kept in Redis so every proxy process sharing it
-// enforces them from the next request on.
+// through the administrative endpoint, kept in Redis so every proxy process sharing it (with
+// or without ADMIN_TOKEN, and the retention command) enforces them from the next request on.
 
 import { PolicyInvalidError } from '../errors.js';
 import type { RedisConnection } from '../index-store/connection.js';
@@ -12,20 +12,32 @@ export class TagLockStore {
   constructor(
     private readonly redis: RedisConnection,
     private readonly fileRules: readonly TagLockRule[],
-    /** Admin rules are read only while the endpoint is on (ADMIN_TOKEN set). */
-    private readonly adminEnabled: boolean,
   ) {}
 
+  /** The admin rules of the last successful read, for while Redis cannot be reached. */
+  #lastAdmin: TagLockRule[] | undefined;
+
   /**
-   * All rules, file rules first. While Redis cannot be read this throws (a retryable 503):
-   * guessing that no admin rule exists would let a locked tag move.
+   * All rules, file rules first. While Redis cannot be read, the admin rules last read are
+   * used; a process that never read them throws (a retryable 503) rather than guess that none
+   * exist, which would let a locked tag move.
    */
   async rules(): Promise<TagLockRule[]> {
-    if (!this.adminEnabled) return [...this.fileRules];
+    return [...this.fileRules, ...await this.#adminRules()];
+  }
 
-    const stored = await guard('tag locks read', () => this.redis.hgetall(tagLocksKey()));
+  async #adminRules(): Promise<TagLockRule[]> {
+    let stored: Record<string, string>;
+    try {
+      stored = await guard('tag locks read', () => this.redis.hgetall(tagLocksKey()));
+    } catch (error) {
+      if (this.#lastAdmin === undefined) throw error;
+      return this.#lastAdmin;
+    }
+
     const admin = Object.entries(stored).flatMap(([name, json]) => readStored(name, json));
-    return [...this.fileRules, ...admin.sort((a, b) => (a.name < b.name ? -1 : 1))];
+    this.#lastAdmin = admin.sort((a, b) => (a.name < b.name ? -1 : 1));
+    return this.#lastAdmin;
   }
 
   /** Adds or replaces an admin rule; a file rule's name is refused. True when it was new. */

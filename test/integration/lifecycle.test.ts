@@ -10,12 +10,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { referrersTag } from '../../src/oci/referrers-tag.js';
 import {
-  artifactManifest, descriptorOf, randomImage, type Descriptor, type OciImage,
+  artifactManifest, descriptorOf, randomImage, type Descriptor,
 } from '../support/oci-layout.js';
 import { makeTempDir, removeTempDir, runCommand } from '../support/process.js';
 import { startProxyEnv, type ProxyEnv } from '../support/proxy-env.js';
 import {
-  getManifest, getReferrers, pushBlob, pushImage, pushManifest,
+  getManifest, getReferrers, pushArtifact, pushBlob, pushImage, pushManifest, pushSubjectImage,
 } from '../support/registry-client.js';
 import { waitForReferrers } from '../support/waiting.js';
 
@@ -52,23 +52,17 @@ after(async () => {
   await removeTempDir(policyDir);
 });
 
-async function pushSubject(repo: string, tag = 'v1'): Promise<Descriptor> {
-  const image = randomImage({ layerCount: 1 });
-  await pushImage(env.url, repo, tag, image);
-  return descriptorOf(image.manifest);
+function pushSubject(repo: string, tag = 'v1'): Promise<Descriptor> {
+  return pushSubjectImage(env.url, repo, tag, 1);
 }
 
-async function pushReferrer(repo: string, artifact: OciImage, reference?: string) {
-  for (const blob of artifact.blobs) await pushBlob(env.url, repo, blob);
-  const response = await pushManifest(env.url, repo, reference ?? artifact.manifest.digest,
-    artifact.manifest);
-  assert.equal(response.status, 201, await response.text());
-  return descriptorOf(artifact.manifest);
-}
-
+/** Pushes a new referrer of `subject` through the proxy and returns its descriptor. */
 async function attach(repo: string, subject: Descriptor, artifactType: string,
   annotations?: Record<string, string>): Promise<Descriptor> {
-  return pushReferrer(repo, artifactManifest({ subject, artifactType, annotations }));
+  const artifact = artifactManifest({ subject, artifactType, annotations });
+  const response = await pushArtifact(env.url, repo, artifact);
+  assert.equal(response.status, 201, await response.text());
+  return descriptorOf(artifact.manifest);
 }
 
 async function request(method: string, path: string, init: RequestInit = {}) {
@@ -167,7 +161,23 @@ describe('cascading delete', () => {
     assert.equal(bad.json.errors?.[0]?.code, 'UNSUPPORTED');
     const byTag = await request('DELETE', '/v2/cascade/bad/manifests/v1?cascade=true');
     assert.equal(byTag.status, 400);
+    // Regression: a typo beside the extension must not turn a dry run into a real delete.
+    const typo = await request('DELETE',
+      `/v2/cascade/bad/manifests/${image.digest}?cascade=true&dryrun=true`);
+    assert.equal(typo.status, 400);
+    assert.equal(typo.json.errors?.[0]?.detail?.parameter, 'dryrun');
     assert.equal(await inRegistry('cascade/bad', image.digest), 200);
+  });
+
+  // Regression: a mistyped digest answered 202 "deleted" where a plain DELETE answers 404.
+  it('answers 404 for a digest the registry lacks and nothing refers to', async () => {
+    const missing = `sha256:${'1'.repeat(64)}`;
+    const response = await request('DELETE', `/v2/cascade/bad/manifests/${missing}?cascade=true`);
+    assert.equal(response.status, 404);
+    assert.equal(response.json.errors?.[0]?.code, 'MANIFEST_UNKNOWN');
+    const dry = await request('DELETE',
+      `/v2/cascade/bad/manifests/${missing}?cascade=true&dry-run=true`);
+    assert.equal(dry.status, 404);
   });
 });
 
@@ -267,7 +277,8 @@ describe('tag locks', () => {
       tag: 'stable' });
     assert.equal(created.status, 201, created.text);
 
-    const another = await env.startAnotherProxy(['--admin-token', TOKEN]);
+    // Regression: rules set through the endpoint bind processes started without ADMIN_TOKEN.
+    const another = await env.startAnotherProxy(['--policy-file', policyPath]);
     const second = randomImage({ layerCount: 1 });
     for (const blob of second.blobs) await pushBlob(another.url, repo, blob);
     const moved = await pushManifest(another.url, repo, 'stable', second.manifest);
@@ -281,7 +292,9 @@ describe('tag locks', () => {
     assert.equal((await admin('DELETE', 'tag-locks/releases')).status, 400,
       'file rules are changed in the file');
     assert.equal((await admin('DELETE', 'tag-locks/stable')).status, 200);
-    assert.equal((await admin('DELETE', 'tag-locks/stable')).status, 404);
+    const unknown = await admin('DELETE', 'tag-locks/stable');
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.json.errors?.[0]?.detail?.proxyCode, 'RP_ERR_TAG_LOCK_UNKNOWN');
     const free = await pushManifest(another.url, repo, 'stable', second.manifest);
     assert.equal(free.status, 201);
   });
@@ -320,6 +333,11 @@ describe('retention', () => {
       headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
       body: new Uint8Array(await tagged.arrayBuffer()) });
 
+    // Regression: anything but dry-run=true|false, once, ran a real retention.
+    for (const bad of ['dry-run=1', 'dry-run', 'dryrun=true', `repository=${repo}&repository=x`]) {
+      const refused = await admin('POST', `retention?${bad}`);
+      assert.equal(refused.status, 400, bad);
+    }
     const dry = await admin('POST', `retention?dry-run=true&repository=${repo}`);
     assert.equal(dry.status, 200, dry.text);
     const expected = [signatures[1], signatures[2], lowScan].map((d) => d?.digest ?? '').sort();
@@ -333,6 +351,9 @@ describe('retention', () => {
       reason: string }[]).map((entry) => `${entry.digest} ${entry.policy} ${entry.reason}`);
     assert.deepEqual(report(real.json.deleted), report(dry.json.deleted));
     assert.deepEqual(real.json.failed, []);
+    const logged = env.logs.lines.filter((line) => line.msg === 'retention deleted')
+      .map((line) => (line.retention as { digest: string }).digest);
+    assert.deepEqual(logged.sort(), expected, 'a run asked through the endpoint is logged too');
 
     const kept = [keeper, signatures[3], ...sboms, highScan].map((d) => d?.digest ?? '');
     for (const digest of expected) assert.equal(await inRegistry(repo, digest), 404);
@@ -377,19 +398,63 @@ describe('retention', () => {
   it('runs as a command with a dry run that prints the report', async () => {
     const repo = 'ret/cli';
     const image = await pushSubject(repo);
+    const oldest = await attach(repo, image, SIGNATURE, { [CREATED]: '2026-09-30T00:00:00Z' });
     const old = await attach(repo, image, SIGNATURE, { [CREATED]: '2026-10-01T00:00:00Z' });
     const current = await attach(repo, image, SIGNATURE, { [CREATED]: '2026-10-02T00:00:00Z' });
+    assert.equal((await admin('PUT', 'tag-locks/cli-pins', { repository: repo,
+      tag: 'pinned-*' })).status, 201);
+    const bytes = await getManifest(env.registry.url, repo, oldest.digest);
+    await fetch(`${env.url}/v2/${repo}/manifests/pinned-oldest`, { method: 'PUT',
+      headers: { 'content-type': oldest.mediaType },
+      body: new Uint8Array(await bytes.arrayBuffer()) });
 
+    // Regression: the command (no ADMIN_TOKEN) ignored locks set through the endpoint.
     const result = await runCommand(process.execPath, ['--import', 'tsx', 'src/main.ts',
       'retention', '--dry-run', '--repository', repo, '--upstream', env.registry.url,
-      '--redis', env.redis.url, '--policy-file', policyPath, '--log-level', 'silent'],
+      '--redis', env.redis.url, '--policy-file', policyPath],
     { env: { PATH: process.env.PATH ?? '' }, timeoutMs: 60_000 });
     assert.equal(result.code, 0, result.stderr);
+    // Regression: log lines on stdout broke `… | jq`; stdout is the report alone.
     const printed = JSON.parse(result.stdout.toString('utf8')) as Json;
     assert.equal(printed.dryRun, true);
     assert.deepEqual(digestsOf(printed.deleted), [old.digest]);
-    assert.equal(await inRegistry(repo, old.digest), 200);
-    assert.equal(await inRegistry(repo, current.digest), 200);
+    assert.deepEqual(digestsOf(printed.skipped), [oldest.digest]);
+    assert.match(result.stderr, /retention run finished/);
+    for (const kept of [oldest, old, current]) {
+      assert.equal(await inRegistry(repo, kept.digest), 200);
+    }
+    assert.equal((await admin('DELETE', 'tag-locks/cli-pins')).status, 200);
+  });
+});
+
+describe('scheduled retention', () => {
+  let scheduled: ProxyEnv;
+  before(async () => {
+    scheduled = await startProxyEnv({ flags: ['--policy-file', policyPath,
+      '--retention-interval', '1m'], server: { retentionIntervalMs: 300,
+      mirror: { intervalMs: 200, debounceMs: 20 } } });
+  });
+  after(async () => {
+    await scheduled.stop();
+  });
+
+  it('expires on its own and logs each deletion with its policy and reason', async () => {
+    const repo = 'ret/scheduled';
+    const image = randomImage({ layerCount: 1 });
+    await pushImage(scheduled.url, repo, 'v1', image);
+    const subject = descriptorOf(image.manifest);
+    const [older, newer] = ['2026-09-01T00:00:00Z', '2026-09-02T00:00:00Z'].map((created) =>
+      artifactManifest({ subject, artifactType: SIGNATURE, annotations: { [CREATED]: created } }));
+    assert.ok(older !== undefined && newer !== undefined);
+    for (const artifact of [older, newer]) {
+      assert.equal((await pushArtifact(scheduled.url, repo, artifact)).status, 201);
+    }
+
+    await waitForReferrers(scheduled.url, repo, subject.digest, [newer.manifest.digest]);
+    const logged = scheduled.logs.lines.find((line) => line.msg === 'retention deleted');
+    const entry = logged?.retention as { digest?: string; policy?: string } | undefined;
+    assert.equal(entry?.digest, older.manifest.digest);
+    assert.equal(entry?.policy, 'one-signature');
   });
 });
 

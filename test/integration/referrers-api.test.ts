@@ -16,9 +16,10 @@ import {
   deleteManifest,
   getManifest,
   getReferrers,
-  pushBlob,
   pushImage,
   pushManifest,
+  pushArtifact,
+  pushSubjectImage,
 } from '../support/registry-client.js';
 import { startProxyEnv, type ProxyEnv } from '../support/proxy-env.js';
 
@@ -35,18 +36,13 @@ after(async () => {
 });
 
 /** Pushes a fresh image through the proxy and returns its descriptor: a subject. */
-async function pushSubject(repo: string, tag = 'v1'): Promise<Descriptor> {
-  const image = randomImage({ layerCount: 2 });
-  await pushImage(env.url, repo, tag, image);
-  return descriptorOf(image.manifest);
+function pushSubject(repo: string, tag = 'v1'): Promise<Descriptor> {
+  return pushSubjectImage(env.url, repo, tag);
 }
 
-/** Pushes a referrer by digest through the proxy; returns it and the response. */
-async function pushReferrer(repo: string, artifact: OciImage, reference?: string) {
-  for (const blob of artifact.blobs) await pushBlob(env.url, repo, blob);
-  const response = await pushManifest(env.url, repo, reference ?? artifact.manifest.digest,
-    artifact.manifest);
-  return response;
+/** Pushes a referrer by digest (or reference) through the proxy; returns the response. */
+function pushReferrer(repo: string, artifact: OciImage, reference?: string): Promise<Response> {
+  return pushArtifact(env.url, repo, artifact, reference);
 }
 
 function digests(manifests: Descriptor[] | undefined): string[] {

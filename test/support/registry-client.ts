@@ -1,7 +1,9 @@
 // A tiny distribution-spec client on global fetch, aimed at any base URL: the proxy under test
 // or the registry behind it. Every response body is read here, so no test leaks a socket.
 
-import type { Blob, Descriptor, Manifest, OciImage } from './oci-layout.js';
+import {
+  descriptorOf, randomImage, type Blob, type Descriptor, type Manifest, type OciImage,
+} from './oci-layout.js';
 
 export interface OciErrorJson {
   code: string;
@@ -85,6 +87,29 @@ export async function pushImage(
     throw requestError(`PUT manifest ${tag}`, repo, response.status, text);
   }
   return response;
+}
+
+/** Pushes a fresh random image under `tag` and returns its descriptor: a subject. */
+export async function pushSubjectImage(
+  base: string,
+  repo: string,
+  tag = 'v1',
+  layerCount = 2,
+): Promise<Descriptor> {
+  const image = randomImage({ layerCount });
+  await pushImage(base, repo, tag, image);
+  return descriptorOf(image.manifest);
+}
+
+/** Pushes an artifact's blobs, then its manifest by digest (or `reference`). */
+export async function pushArtifact(
+  base: string,
+  repo: string,
+  artifact: OciImage,
+  reference = artifact.manifest.digest,
+): Promise<Response> {
+  for (const blob of artifact.blobs) await pushBlob(base, repo, blob);
+  return pushManifest(base, repo, reference, artifact.manifest);
 }
 
 export async function getReferrers(

@@ -4,7 +4,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { PolicyInvalidError } from '../../src/errors.js';
+import { PolicyInvalidError, QueryInvalidError } from '../../src/errors.js';
+import {
+  booleanParam, refuseUnknownParams, singleParam,
+} from '../../src/oci/extension-query.js';
 import { deletionOrder, readCascadeRequest, runCascade } from '../../src/lifecycle/cascade.js';
 import { parseDuration, parseTimeBound, resolveTimeBound } from '../../src/lifecycle/duration.js';
 import { compilePattern } from '../../src/lifecycle/pattern.js';
@@ -183,6 +186,29 @@ describe('cascade request extension', () => {
     assert.throws(() => readCascadeRequest(query('cascade=true'), 'off'), /CASCADE_DELETE is off/);
     assert.throws(() => readCascadeRequest(query('cascade=yes'), 'on-request'), /true or false/);
     assert.throws(() => readCascadeRequest(query('cascade=true&cascade=true'), 'on-request'),
-      /once/);
+      /more than once/);
+  });
+
+  // Regression: a typo next to the extension (`dryrun`) must not turn a dry run into a real one.
+  it('refuses unknown parameters beside the extension and ignores them without it', () => {
+    assert.throws(() => readCascadeRequest(query('cascade=true&dryrun=true'), 'on-request'),
+      (error: unknown) => error instanceof QueryInvalidError && error.parameter === 'dryrun');
+    assert.deepEqual(readCascadeRequest(query('foo=1'), 'on-request'), { cascade: false,
+      dryRun: false });
+  });
+});
+
+describe('extension query parameters', () => {
+  const query = (text: string) => new URLSearchParams(text);
+
+  it('take true or false once, and nothing else', () => {
+    assert.equal(booleanParam(query('dry-run=true'), 'dry-run'), true);
+    assert.equal(booleanParam(query(''), 'dry-run'), undefined);
+    for (const bad of ['dry-run', 'dry-run=1', 'dry-run=TRUE', 'dry-run=true&dry-run=true']) {
+      assert.throws(() => booleanParam(query(bad), 'dry-run'), QueryInvalidError, bad);
+    }
+    assert.throws(() => singleParam(query('repository=a&repository=b'), 'repository'),
+      /more than once/);
+    assert.throws(() => refuseUnknownParams(query('bogus=1'), ['dry-run']), /unknown/);
   });
 });
