@@ -33,6 +33,7 @@ const POLICY = {
     { name: 'low-scores', repository: 'ret/**', artifactType: VULN,
       annotation: { key: 'com.example.score', max: 3 } },
     { name: 'orphans', repository: 'orphan/**', orphanedFor: '1s' },
+    { name: 'two-of-each', repository: 'each/**', keepNewest: 2 },
   ],
 };
 
@@ -362,6 +363,28 @@ describe('retention', () => {
     await waitForReferrers(env.url, repo, image2.digest, [lone.digest]);
     const second = await admin('POST', `retention?dry-run=true&repository=${repo}`);
     assert.deepEqual(second.json.deleted, [], 'a second run finds nothing more');
+  });
+
+  it('keeps the newest N of every artifactType when a policy names no type', async () => {
+    const repo = 'each/app';
+    const image = await pushSubject(repo);
+    const pushed = new Map<string, Descriptor[]>();
+    for (const type of [SIGNATURE, SBOM, VULN]) {
+      const count = type === VULN ? 1 : 3;
+      const list = [];
+      for (let day = 1; day <= count; day++) {
+        list.push(await attach(repo, image, type, { [CREATED]: `2026-08-0${day}T00:00:00Z` }));
+      }
+      pushed.set(type, list);
+    }
+
+    const run = await admin('POST', `retention?repository=${repo}`);
+    assert.equal(run.status, 200, run.text);
+    const oldest = [SIGNATURE, SBOM].map((type) => pushed.get(type)?.[0]?.digest ?? '');
+    assert.deepEqual(digestsOf(run.json.deleted).sort(), oldest.sort());
+    const kept = [...pushed.values()].flat().map((d) => d.digest)
+      .filter((digest) => !oldest.includes(digest));
+    await waitForReferrers(env.url, repo, image.digest, kept);
   });
 
   it('removes referrers whose subject stayed missing past the grace period', async () => {
