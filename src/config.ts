@@ -2,7 +2,7 @@
 // once at start, then frozen. The names of the first four are part of the contract in
 // shared/design.md; other tools rely on them.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { PolicyInvalidError } from './errors.js';
 import { parseDuration } from './lifecycle/duration.js';
 import { parsePolicyDocument, type PolicyDocument } from './lifecycle/policy.js';
@@ -239,14 +239,24 @@ function parseCascadeMode(text: string, setting: string): CascadeMode {
   return mode;
 }
 
+/** A policy file holds some rules; a megabyte is far more than any. */
+const MAX_POLICY_BYTES = 1024 * 1024;
+
 /** Reads and checks the policy file at start; the error names the file and the bad field. */
 export function readPolicyFile(path: string | undefined, setting: string): PolicyDocument {
   if (path === undefined) return { tagLocks: [], retention: [] };
 
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    // A FIFO or /dev/zero would block or never end: only a regular file of sane size is read.
+    const stat = statSync(path);
+    if (!stat.isFile()) throw new ConfigError(setting, `${path} is not a regular file`);
+    if (stat.size > MAX_POLICY_BYTES) {
+      throw new ConfigError(setting, `${path} is larger than ${MAX_POLICY_BYTES} bytes`);
+    }
+    text = readFileSync(path, 'utf8').replace(/^\uFEFF/, ''); // editors may add a BOM
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
     throw new ConfigError(setting, `cannot read ${path} (${code})`);
   }

@@ -32,6 +32,7 @@ export function parseRetentionArgs(argv: readonly string[]): RetentionArgs {
     if (arg === '--dry-run') {
       dryRun = true;
     } else if (arg === '--repository' || arg.startsWith('--repository=')) {
+      if (repository !== undefined) throw new ConfigError('--repository', 'given twice');
       repository = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i];
       if (repository === undefined || !isRepositoryName(repository)) {
         throw new ConfigError('--repository', `"${repository ?? ''}" is not a repository name`);

@@ -29,7 +29,7 @@ export async function administer(ctx: ProxyContext, deps: Dependencies): Promise
   }
   if (!hasBearerToken(ctx.get('authorization'), token)) throw new AdminUnauthorizedError();
 
-  const path = ctx.path.slice(ADMIN_PATH_PREFIX.length);
+  const path = ctx.path.slice(ADMIN_PATH_PREFIX.length); // empty for the bare prefix
   if (path === 'tag-locks') return listLocks(ctx, deps);
   if (path.startsWith('tag-locks/')) return changeLock(ctx, deps, path.slice('tag-locks/'.length));
   if (path === 'retention') return runRetention(ctx, deps);
@@ -44,7 +44,7 @@ async function listLocks(ctx: ProxyContext, deps: Dependencies): Promise<void> {
 
 async function changeLock(ctx: ProxyContext, deps: Dependencies, name: string): Promise<void> {
   if (ctx.method === 'DELETE') {
-    const rule = parseTagLock({ name, repository: '*', tag: '*' }, 'name', 'admin');
+    const rule = parseTagLock({ name, repository: '*', tag: '*' }, 'rule', 'admin');
     if (!await deps.tagLocks.delete(rule.name)) throw new TagLockUnknownError(rule.name);
     return answerJson(ctx, 200, { deleted: rule.name });
   }

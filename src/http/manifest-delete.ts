@@ -28,7 +28,9 @@ export async function deleteManifest(ctx: ProxyContext, deps: Dependencies): Pro
     deps.config.cascadeDelete);
 
   if (reference.kind === 'tag') {
-    if (request.cascade || request.dryRun) {
+    // CASCADE_DELETE=always applies to digests; a tag delete asks for no cascade of its own.
+    const query = new URLSearchParams(ctx.querystring);
+    if (query.has('cascade') || query.has('dry-run')) {
       throw new CascadeRequestError('name the manifest by digest');
     }
     const rule = lockingRule(await deps.tagLocks.rules(), repository, reference.tag);

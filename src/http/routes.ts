@@ -33,7 +33,9 @@ export function classifyRoute(method: string, path: string): Route {
   if (path === '/healthz') return { kind: 'healthz', intercepted: true };
   if (path === '/readyz') return { kind: 'readyz', intercepted: true };
   if (path === NOTIFICATIONS_PATH) return { kind: 'notifications', intercepted: true };
-  if (path.startsWith(ADMIN_PATH_PREFIX)) return { kind: 'admin', intercepted: true };
+  if (path.startsWith(ADMIN_PATH_PREFIX) || `${path}/` === ADMIN_PATH_PREFIX) {
+    return { kind: 'admin', intercepted: true };
+  }
 
   const referrers = REFERRERS.exec(path);
   if (referrers !== null) {

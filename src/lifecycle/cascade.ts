@@ -25,18 +25,27 @@ export function deletionOrder(
   root: string,
   referrersOf: ReadonlyMap<string, readonly string[]>,
 ): CascadeStep[] {
+  // An explicit stack, not recursion: a chain thousands of levels deep overflowed the call
+  // stack (a 9,000-level chain answered 500).
   const order: CascadeStep[] = [];
   const seen = new Set<string>([root]);
-  const visit = (digest: string, subject: string | undefined): void => {
-    for (const child of referrersOf.get(digest) ?? []) {
-      if (seen.has(child)) continue;
-      seen.add(child);
-      visit(child, digest);
-    }
-    order.push({ digest, subject });
-  };
+  const stack: { step: CascadeStep; children: readonly string[]; next: number }[] = [
+    { step: { digest: root, subject: undefined }, children: referrersOf.get(root) ?? [], next: 0 },
+  ];
 
-  visit(root, undefined);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    if (top === undefined) break;
+    const child = top.children[top.next++];
+    if (child === undefined) {
+      order.push(top.step);
+      stack.pop();
+    } else if (!seen.has(child)) {
+      seen.add(child);
+      stack.push({ step: { digest: child, subject: top.step.digest },
+        children: referrersOf.get(child) ?? [], next: 0 });
+    }
+  }
   return order;
 }
 
@@ -49,11 +58,16 @@ export async function referrerTree(
   const tree = new Map<string, string[]>();
   let level = [root];
 
-  while (level.length > 0 && tree.size < MAX_CASCADE_STEPS) {
+  while (level.length > 0) {
     const fresh = level.filter((digest) => !tree.has(digest));
     const children = await Promise.all(fresh.map((digest) =>
       index.referrersOf(repository, digest)));
     fresh.forEach((digest, n) => tree.set(digest, children[n] ?? []));
+    // Cutting the walk short would delete a subject before referrers it never read.
+    if (tree.size > MAX_CASCADE_STEPS) {
+      throw new CascadeRequestError(`more than ${MAX_CASCADE_STEPS} manifests in the tree; `
+        + 'delete some of its branches first');
+    }
     level = children.flat();
   }
   return tree;

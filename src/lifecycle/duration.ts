@@ -34,14 +34,26 @@ export function resolveTimeBound(bound: TimeBound, now: number): number {
   return bound.kind === 'fixed' ? bound.at : now + bound.offsetMs;
 }
 
+const RFC3339 =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
 /**
  * Milliseconds since the epoch of an RFC 3339 date-time (the format image-spec annotations.md
  * prescribes for org.opencontainers.image.created); undefined for anything else, so a
  * malformed date never counts as old.
  */
 export function parseDateTime(text: string): number | undefined {
-  const rfc3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
-  if (!rfc3339.test(text)) return undefined;
+  const match = RFC3339.exec(text);
+  if (match === null) return undefined;
+
+  // Date.parse rolls 2026-02-30 over to March 2nd; a date that does not exist is refused.
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number);
+  const calendar = new Date(Date.UTC(year ?? 0, (month ?? 0) - 1, day ?? 0));
+  if (calendar.getUTCMonth() !== (month ?? 0) - 1 || calendar.getUTCDate() !== day) {
+    return undefined;
+  }
+  if ((hour ?? 0) > 23 || (minute ?? 0) > 59 || (second ?? 0) > 60) return undefined;
+
   const at = Date.parse(text.replace(' ', 'T'));
   return Number.isNaN(at) ? undefined : at;
 }

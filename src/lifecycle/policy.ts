@@ -118,13 +118,20 @@ function annotationAt(value: unknown, path: string): AnnotationCondition {
   }
 
   if (numeric) {
-    return { key, range: { kind: 'number',
-      min: optional(fields.min, (v) => numberAt(v, `${path}.min`)),
-      max: optional(fields.max, (v) => numberAt(v, `${path}.max`)) } };
+    const min = optional(fields.min, (v) => numberAt(v, `${path}.min`));
+    const max = optional(fields.max, (v) => numberAt(v, `${path}.max`));
+    if (min !== undefined && max !== undefined && min > max) {
+      throw new PolicyInvalidError(path, 'min is larger than max: the range is empty');
+    }
+    return { key, range: { kind: 'number', min, max } };
   }
-  return { key, range: { kind: 'time',
-    after: optional(fields.after, (v) => timeBoundAt(v, `${path}.after`)),
-    before: optional(fields.before, (v) => timeBoundAt(v, `${path}.before`)) } };
+
+  const after = optional(fields.after, (v) => timeBoundAt(v, `${path}.after`));
+  const before = optional(fields.before, (v) => timeBoundAt(v, `${path}.before`));
+  if (after?.kind === 'fixed' && before?.kind === 'fixed' && after.at >= before.at) {
+    throw new PolicyInvalidError(path, 'after is not earlier than before: the range is empty');
+  }
+  return { key, range: { kind: 'time', after, before } };
 }
 
 function refuseDuplicateNames(rules: readonly { name: string }[], path: string): void {

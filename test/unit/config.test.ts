@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, describeConfig, parseConfig, readRawSettings } from '../../src/config.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ConfigError, describeConfig, parseConfig, readPolicyFile, readRawSettings,
+} from '../../src/config.js';
 
 function load(argv: string[], env: Record<string, string> = {}) {
   return parseConfig(readRawSettings(argv, env));
@@ -65,5 +70,33 @@ describe('settings', () => {
     const described = JSON.stringify(describeConfig(config));
     assert.doesNotMatch(described, /hunter2/);
     assert.match(described, /"upstreamUser":"bot"/);
+  });
+});
+
+describe('policy file', () => {
+  const setting = '--policy-file/POLICY_FILE';
+
+  it('reads a file with a byte-order mark, and names the file and field when one is bad', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'policy-'));
+    try {
+      const good = join(dir, 'good.json');
+      writeFileSync(good, `\uFEFF${JSON.stringify({ retention: [{ name: 'a', keepNewest: 1 }] })}`);
+      assert.equal(readPolicyFile(good, setting).retention.length, 1);
+
+      const bad = join(dir, 'bad.json');
+      writeFileSync(bad, JSON.stringify({ retention: [{ name: 'a', keepNewst: 1 }] }));
+      assert.throws(() => readPolicyFile(bad, setting),
+        (error: unknown) => error instanceof ConfigError
+          && /bad\.json: retention\[0\]\.keepNewst/.test(error.message));
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  // Regression: /dev/zero or a FIFO made the start hang instead of failing with a message.
+  it('refuses what is not a regular file instead of reading it forever', () => {
+    assert.throws(() => readPolicyFile('/dev/zero', setting), /not a regular file/);
+    assert.throws(() => readPolicyFile(tmpdir(), setting), /not a regular file/);
+    assert.throws(() => readPolicyFile('/nonexistent/policy.json', setting), /ENOENT/);
   });
 });

@@ -36,6 +36,14 @@ describe('withoutHopByHop', () => {
 });
 
 describe('classifyRoute', () => {
+  // Regression: the bare prefix went to the registry, which answered a plain-text 404.
+  it('takes the admin prefix with and without its trailing slash', () => {
+    for (const path of ['/_referrers-proxy/admin', '/_referrers-proxy/admin/tag-locks']) {
+      assert.equal(classifyRoute('GET', path).kind, 'admin', path);
+    }
+    assert.equal(classifyRoute('GET', '/_referrers-proxy/administer').kind, 'other');
+  });
+
   it('intercepts manifest PUT/DELETE and the referrers API only', () => {
     const digest = `sha256:${'a'.repeat(64)}`;
     assert.deepEqual(classifyRoute('PUT', '/v2/org/app/manifests/v1'),

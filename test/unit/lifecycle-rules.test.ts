@@ -2,6 +2,7 @@
 // the cascade order and the cascade request extension.
 
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { PolicyInvalidError, QueryInvalidError } from '../../src/errors.js';
@@ -10,7 +11,7 @@ import {
 } from '../../src/oci/extension-query.js';
 import { deletionOrder, readCascadeRequest, runCascade } from '../../src/lifecycle/cascade.js';
 import { parseDuration, parseTimeBound, resolveTimeBound } from '../../src/lifecycle/duration.js';
-import { compilePattern } from '../../src/lifecycle/pattern.js';
+import { compilePattern, MAX_MATCHED_LENGTH } from '../../src/lifecycle/pattern.js';
 import { parsePolicyDocument, parseTagLock } from '../../src/lifecycle/policy.js';
 import { lockingRule, mayPushLockedTag } from '../../src/lifecycle/tag-locks.js';
 
@@ -33,6 +34,58 @@ describe('name patterns', () => {
   });
 });
 
+// Regression: patterns compiled to backtracking RegExps stalled the process on hostile names
+// (a tag of 40 "a" against `*a*a*a*a*a*a*a*a*a*a*b` took 55 s; a 150 KB artifactType took
+// 20 s against `application/vnd.*.*+json`). These must answer at once: no wall clock is
+// asserted, the test would simply not finish.
+describe('name patterns against hostile names', () => {
+  it('decide many-wildcard patterns without backtracking', () => {
+    const evil = compilePattern('*a*a*a*a*a*a*a*a*a*a*b', 'flat');
+    assert.equal(evil.matches('a'.repeat(128)), false);
+    assert.equal(evil.matches(`${'a'.repeat(127)}b`), true);
+    const types = compilePattern('application/vnd.*.*+json', 'flat');
+    assert.equal(types.matches(`application/vnd.${'.'.repeat(150_000)}x`), false);
+    assert.equal(types.matches('application/vnd.a.b+json'), true);
+  });
+
+  it('never match names longer than any real name', () => {
+    assert.equal(compilePattern('*', 'flat').matches('x'.repeat(MAX_MATCHED_LENGTH + 1)), false);
+  });
+
+  it('agree with the regular-expression reading of the glob on short names', () => {
+    const alphabet = fc.constantFrom('a', 'b', '/', '.', '-');
+    const patternChar = fc.constantFrom('a', 'b', '/', '.', '*', '?', '**');
+    fc.assert(fc.property(fc.array(patternChar, { minLength: 1, maxLength: 8 }),
+      fc.array(alphabet, { maxLength: 10 }), fc.constantFrom('path', 'flat'),
+      (parts, chars, kind) => {
+        const source = parts.join('');
+        const name = chars.join('');
+        const oracle = new RegExp(`^${regexOf(source, kind)}$`);
+        return compilePattern(source, kind).matches(name) === oracle.test(name);
+      }), { numRuns: 2000 });
+  });
+});
+
+/** The glob as a RegExp: fine as a test oracle on short names, too slow for hostile ones. */
+function regexOf(source: string, kind: 'path' | 'flat'): string {
+  const one = kind === 'path' ? '[^/]' : '.';
+  let out = '';
+  for (let i = 0; i < source.length; i++) {
+    const char = source[i] ?? '';
+    if (char === '*' && source[i + 1] === '*') {
+      out += '.*';
+      i++;
+    } else if (char === '*') {
+      out += `${one}*`;
+    } else if (char === '?') {
+      out += one;
+    } else {
+      out += char.replace(/[.+/\-]/g, '\\$&');
+    }
+  }
+  return out;
+}
+
 describe('durations and time bounds', () => {
   it('reads s m h d w and refuses anything else', () => {
     assert.equal(parseDuration('90s'), 90_000);
@@ -52,6 +105,9 @@ describe('durations and time bounds', () => {
     assert.equal(resolveTimeBound(relative, now), now - 86_400_000);
     assert.equal(parseTimeBound('yesterday'), undefined);
     assert.equal(parseTimeBound('2026-01-01'), undefined);
+    assert.equal(parseTimeBound('2026-02-30T00:00:00Z'), undefined);
+    assert.equal(parseTimeBound('2026-01-01T24:00:00Z'), undefined);
+    assert.ok(parseTimeBound('2024-02-29T00:00:00+02:00') !== undefined, 'a leap day exists');
   });
 });
 
@@ -86,6 +142,15 @@ describe('policy file', () => {
       { name: 'x', repository: '*', tag: 'v*' }] }, 'tagLocks'],
     ['a bad rule name', { tagLocks: [{ name: 'X Y', repository: '*', tag: '*' }] },
       'tagLocks[0].name'],
+    ['an empty numeric range (min above max)',
+      { retention: [{ name: 'x', annotation: { key: 'k', min: 5, max: 1 } }] },
+      'retention[0].annotation'],
+    ['an empty time range',
+      { retention: [{ name: 'x', annotation: { key: 'k', after: '2026-02-01T00:00:00Z',
+        before: '2026-01-01T00:00:00Z' } }] }, 'retention[0].annotation'],
+    ['a date that does not exist (no roll-over to March)',
+      { retention: [{ name: 'x', annotation: { key: 'k', before: '2026-02-30T00:00:00Z' } }] },
+      'retention[0].annotation.before'],
   ];
   for (const [what, document, field] of refusals) {
     it(`refuses ${what}, naming the field`, () => {
@@ -139,6 +204,17 @@ describe('cascade order', () => {
     assert.deepEqual(order, ['sbom-sig', sbom, 'sig', 'image']);
     const position = (digest: string) => order.indexOf(digest);
     assert.ok(position('sbom-sig') < position(sbom));
+  });
+
+  // Regression: the recursive walk overflowed the stack on a 9,000-level chain (500).
+  it('walks a chain 50,000 levels deep, deepest first', () => {
+    const depth = 50_000;
+    const tree = new Map<string, string[]>();
+    for (let level = 0; level < depth; level++) tree.set(`d${level}`, [`d${level + 1}`]);
+    const order = deletionOrder('d0', tree);
+    assert.equal(order.length, depth + 1);
+    assert.equal(order[0]?.digest, `d${depth}`);
+    assert.equal(order.at(-1)?.digest, 'd0');
   });
 
   it('records each step with its subject and takes a digest met twice once', () => {
