@@ -9,11 +9,14 @@ import { parseConfig, readRawSettings } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { referrersTag } from '../../src/oci/referrers-tag.js';
 import { startServer, type RunningServer } from '../../src/server.js';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { artifactManifest, descriptorOf, randomImage } from '../support/oci-layout.js';
+import { makeTempDir, removeTempDir } from '../support/process.js';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
 import { startRegistry, type Registry } from '../support/registry.js';
 import {
-  deleteManifest, getManifest, getReferrers, pushBlob, pushImage, pushManifest,
+  deleteManifest, getManifest, getReferrers, pushArtifact, pushBlob, pushImage, pushManifest,
 } from '../support/registry-client.js';
 
 let cluster: RedisCluster;
@@ -31,6 +34,63 @@ before(async () => {
 after(async () => {
   await proxy.close();
   await Promise.all([registry.stop(), cluster.stop()]);
+});
+
+describe('lifecycle on a Redis Cluster', () => {
+  const token = 'cluster-admin-token-0123456789';
+  let lifecycle: RunningServer;
+  let dir: string;
+  before(async () => {
+    dir = await makeTempDir('cluster-policy');
+    const policy = join(dir, 'policy.json');
+    await writeFile(policy, JSON.stringify({ retention: [{ name: 'one-sig',
+      repository: 'cluster/**', artifactType: 'a/sig', keepNewest: 1 }] }));
+    const config = parseConfig(readRawSettings(['--upstream', registry.url, '--redis',
+      cluster.url, '--redis-cluster', 'on', '--listen', '127.0.0.1:0', '--policy-file', policy,
+      '--admin-token', token], {}));
+    lifecycle = await startServer(config, { logger: createLogger('silent'),
+      mirror: { intervalMs: 200, debounceMs: 50 } });
+  });
+  after(async () => {
+    await lifecycle.close();
+    await removeTempDir(dir);
+  });
+
+  const admin = (method: string, path: string, body?: unknown) =>
+    fetch(`${lifecycle.url}/_referrers-proxy/admin/${path}`, { method,
+      headers: { authorization: `Bearer ${token}` },
+      body: body === undefined ? undefined : JSON.stringify(body) });
+
+  it('locks tags, runs retention and cascades as on a single server', async () => {
+    const repo = 'cluster/life';
+    const image = randomImage();
+    await pushImage(lifecycle.url, repo, 'v1', image);
+    const subject = descriptorOf(image.manifest);
+    const signatures = ['2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z'].map((created) =>
+      artifactManifest({ subject, artifactType: 'a/sig',
+        annotations: { 'org.opencontainers.image.created': created } }));
+    for (const artifact of signatures) {
+      assert.equal((await pushArtifact(lifecycle.url, repo, artifact)).status, 201);
+    }
+
+    assert.equal((await admin('PUT', 'tag-locks/v1', { repository: repo, tag: 'v1' })).status,
+      201);
+    const other = randomImage();
+    for (const blob of other.blobs) await pushBlob(lifecycle.url, repo, blob);
+    assert.equal((await pushManifest(lifecycle.url, repo, 'v1', other.manifest)).status, 403);
+
+    const run = await admin('POST', `retention?repository=${repo}`);
+    const report = await run.json() as { deleted: { digest: string }[] };
+    assert.deepEqual(report.deleted.map((entry) => entry.digest),
+      [signatures[0]?.manifest.digest]);
+
+    assert.equal((await admin('DELETE', 'tag-locks/v1')).status, 200);
+    const cascade = await fetch(`${lifecycle.url}/v2/${repo}/manifests/${subject.digest}`
+      + '?cascade=true', { method: 'DELETE' });
+    assert.equal(cascade.status, 202, await cascade.text());
+    const listing = await getReferrers(lifecycle.url, repo, subject.digest);
+    assert.deepEqual(listing.body?.manifests, []);
+  });
 });
 
 describe('the index on a Redis Cluster', () => {
