@@ -1,4 +1,5 @@
-// Wiring: Redis, the upstream client, the pass-through and the Koa app on one HTTP server.
+// Wiring: Redis, the upstream client, the pass-through and the Koa app on one HTTP server,
+// behind the front handler that streams plain pass-through traffic itself.
 
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -7,6 +8,7 @@ import { describeConfig, type Config } from './config.js';
 import { AccessCache } from './http/access-cache.js';
 import { createApp } from './http/app.js';
 import { answerClientError } from './http/client-errors.js';
+import { frontHandler } from './http/front.js';
 import { openRedis, type RedisConnection } from './index-store/connection.js';
 import { DigestLocks } from './index-store/digest-lock.js';
 import { ChangeJournal } from './index-store/journal.js';
@@ -91,12 +93,12 @@ export async function startServer(
   schedule?.start();
   const app = createApp({ config, index, journal, locks, mirror, notifications, accessCache,
     upstream, passThrough, deleter, tagLocks, retention }, logger);
+  const handler = frontHandler({ passThrough, logger }, app.callback());
   // No request timeout: a 10 GiB layer upload may take hours (Node's default cuts at 300 s).
   const timeouts = { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 };
   const server = config.tls === undefined
-    ? createServer(timeouts, app.callback())
-    : createHttpsServer({ ...timeouts, cert: config.tls.cert, key: config.tls.key },
-      app.callback());
+    ? createServer(timeouts, handler)
+    : createHttpsServer({ ...timeouts, cert: config.tls.cert, key: config.tls.key }, handler);
   server.on('clientError', answerClientError(logger));
   await listen(server, config.listenHost, config.listenPort);
 

@@ -1,5 +1,7 @@
 // The Koa application: log line, error rendering, then one handler per route. Built apart from
-// listening (server.ts) so tests can drive it on any socket.
+// listening (server.ts) so tests can drive it on any socket. Requests reach it through
+// front.ts, which has already put the request line in origin form and streams plain
+// pass-through traffic itself.
 
 import Koa from 'koa';
 import { PathInvalidError, ProxyError } from '../errors.js';
@@ -20,9 +22,6 @@ export function createApp(deps: Dependencies, logger: Logger): Koa<RequestState>
   app.silent = true; // every error is rendered and logged by our own middleware
 
   app.use(async (ctx, next) => {
-    // An absolute-form request line (RFC 9112 §3.2.2) would be forwarded as it came, user
-    // info included; the upstream gets origin-form like any other request.
-    if (!ctx.url.startsWith('/')) ctx.url = ctx.path + ctx.search;
     ctx.state.route = classifyRoute(ctx.method, ctx.path);
     ctx.state.upstreamStatus = undefined;
     ctx.state.subject = undefined;

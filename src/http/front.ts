@@ -1,0 +1,97 @@
+// The server's request handler. Traffic the proxy does not intercept (blob and manifest reads,
+// uploads, catalog) goes straight to the pass-through stream, the hottest path, which needs
+// nothing of Koa's context and middleware chain. Intercepted routes, and percent-escaped paths
+// (which Koa refuses with 400, see app.ts), go to the Koa app.
+
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { parse } from 'node:url';
+import { ProxyError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { PassThrough } from '../upstream/passthrough.js';
+import { watchRequest } from './access-log.js';
+import { errorResponse, internalErrorResponse } from './errors.js';
+import { classifyRoute, type Route } from './routes.js';
+
+export interface FrontOptions {
+  readonly passThrough: PassThrough;
+  readonly logger: Logger;
+}
+
+interface Exchange {
+  readonly path: string;
+  readonly route: Route;
+  upstreamStatus: number | undefined;
+  error: unknown;
+  readonly subject: undefined;
+}
+
+/** What the front handler does with one origin-form request. */
+export type FrontChoice =
+  | { readonly to: 'koa' }
+  | { readonly to: 'stream'; readonly path: string; readonly route: Route };
+
+export function chooseHandling(method: string, url: string): FrontChoice {
+  // Koa refuses escaped /v2/ paths with 400 (app.ts); a fragment is parsed there as well.
+  if (url.includes('%') || url.includes('#')) return { to: 'koa' };
+
+  const query = url.indexOf('?');
+  const path = query < 0 ? url : url.slice(0, query);
+  const route = classifyRoute(method, path);
+  if (route.intercepted) return { to: 'koa' };
+  return { to: 'stream', path, route };
+}
+
+export function frontHandler(options: FrontOptions, koa: RequestListener): RequestListener {
+  return (req, res) => {
+    const url = originForm(req);
+    const choice = chooseHandling(req.method ?? 'GET', url);
+    if (choice.to === 'koa') return koa(req, res);
+
+    const exchange: Exchange = { path: choice.path, route: choice.route,
+      upstreamStatus: undefined, error: undefined, subject: undefined };
+    watchRequest(options.logger, req, res, () => exchange);
+    forward(options.passThrough, req, res, exchange).catch((error: unknown) => {
+      exchange.error = error;
+      sendError(req, res, error);
+    });
+  };
+}
+
+/**
+ * An absolute-form request line (RFC 9112 §3.2.2) would be forwarded as it came, user info
+ * included; the upstream gets origin-form like any other request. Parsed as Koa parses paths.
+ */
+function originForm(req: IncomingMessage): string {
+  const url = req.url ?? '/';
+  if (url.startsWith('/')) return url;
+
+  const { pathname, search } = parse(url);
+  req.url = (pathname ?? '/') + (search ?? '');
+  return req.url;
+}
+
+async function forward(
+  passThrough: PassThrough,
+  req: IncomingMessage,
+  res: ServerResponse,
+  exchange: Exchange,
+): Promise<void> {
+  const error = await passThrough.forward(req, res, (status) => {
+    exchange.upstreamStatus = status;
+  });
+  if (error !== undefined) throw error;
+}
+
+function sendError(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const response = error instanceof ProxyError ? errorResponse(error) : internalErrorResponse();
+  const headers: Record<string, string> = { ...response.headers,
+    'content-length': String(Buffer.byteLength(response.body)) };
+  // A body we did not read must not be parsed as the next request on this socket.
+  if (!req.complete) headers.connection = 'close';
+  res.writeHead(response.status, headers);
+  res.end(response.body);
+}
