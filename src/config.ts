@@ -49,6 +49,8 @@ export interface Config {
   readonly adminToken: string | undefined;
   /** Milliseconds between scheduled retention runs; undefined: only on demand. */
   readonly retentionIntervalMs: number | undefined;
+  /** Upstream base URL clients reach; blob GETs are redirected there instead of streamed. */
+  readonly blobRedirect: URL | undefined;
 }
 
 export class ConfigError extends Error {
@@ -158,6 +160,10 @@ export const SETTINGS = {
     flag: '--retention-interval', env: 'RETENTION_INTERVAL', fallback: 'off',
     help: 'run retention policies this often, e.g. 1h (off: only on demand)',
   },
+  blobRedirect: {
+    flag: '--blob-redirect', env: 'BLOB_REDIRECT_URL',
+    help: 'registry base URL clients reach: blob GETs answer 307 there (unset: streamed)',
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 type SettingName = keyof typeof SETTINGS;
@@ -228,6 +234,9 @@ export function parseConfig(raw: RawSettings): Config {
     policy: readPolicyFile(raw.policyFile, label('policyFile')),
     adminToken: parseToken(raw.adminToken, label('adminToken')),
     retentionIntervalMs: parseInterval(value('retentionInterval'), label('retentionInterval')),
+    blobRedirect: raw.blobRedirect === undefined
+      ? undefined
+      : parseUpstream(raw.blobRedirect, label('blobRedirect')),
   });
 }
 
@@ -435,6 +444,7 @@ export function describeConfig(config: Config): Record<string, string | number> 
     retentionInterval: config.retentionIntervalMs === undefined
       ? 'off'
       : `${config.retentionIntervalMs / 1000} s`,
+    blobRedirect: config.blobRedirect?.origin ?? 'off',
   };
 }
 

@@ -93,7 +93,8 @@ export async function startServer(
   schedule?.start();
   const app = createApp({ config, index, journal, locks, mirror, notifications, accessCache,
     upstream, passThrough, deleter, tagLocks, retention }, logger);
-  const handler = frontHandler({ passThrough, logger }, app.callback());
+  const handler = frontHandler({ passThrough, blobRedirect: config.blobRedirect, logger },
+    app.callback());
   // No request timeout: a 10 GiB layer upload may take hours (Node's default cuts at 300 s).
   const timeouts = { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 };
   const server = config.tls === undefined

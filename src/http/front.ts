@@ -1,7 +1,8 @@
 // The server's request handler. Traffic the proxy does not intercept (blob and manifest reads,
 // uploads, catalog) goes straight to the pass-through stream, the hottest path, which needs
-// nothing of Koa's context and middleware chain. Intercepted routes, and percent-escaped paths
-// (which Koa refuses with 400, see app.ts), go to the Koa app.
+// nothing of Koa's context and middleware chain; in blob redirect mode blob GETs are answered
+// here with a redirect. Intercepted routes, and percent-escaped paths (which Koa refuses with
+// 400, see app.ts), go to the Koa app.
 
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { parse } from 'node:url';
@@ -10,10 +11,13 @@ import type { Logger } from '../log.js';
 import type { PassThrough } from '../upstream/passthrough.js';
 import { watchRequest } from './access-log.js';
 import { errorResponse, internalErrorResponse } from './errors.js';
+import { blobRedirectLocation } from './redirect.js';
 import { classifyRoute, type Route } from './routes.js';
 
 export interface FrontOptions {
   readonly passThrough: PassThrough;
+  /** Base URL blob GETs are redirected to; undefined streams them. */
+  readonly blobRedirect: URL | undefined;
   readonly logger: Logger;
 }
 
@@ -28,9 +32,9 @@ interface Exchange {
 /** What the front handler does with one origin-form request. */
 export type FrontChoice =
   | { readonly to: 'koa' }
-  | { readonly to: 'stream'; readonly path: string; readonly route: Route };
+  | { readonly to: 'stream' | 'redirect'; readonly path: string; readonly route: Route };
 
-export function chooseHandling(method: string, url: string): FrontChoice {
+export function chooseHandling(method: string, url: string, blobRedirect: boolean): FrontChoice {
   // Koa refuses escaped /v2/ paths with 400 (app.ts); a fragment is parsed there as well.
   if (url.includes('%') || url.includes('#')) return { to: 'koa' };
 
@@ -38,18 +42,23 @@ export function chooseHandling(method: string, url: string): FrontChoice {
   const path = query < 0 ? url : url.slice(0, query);
   const route = classifyRoute(method, path);
   if (route.intercepted) return { to: 'koa' };
-  return { to: 'stream', path, route };
+  const redirect = blobRedirect && route.kind === 'blob' && method === 'GET';
+  return { to: redirect ? 'redirect' : 'stream', path, route };
 }
 
 export function frontHandler(options: FrontOptions, koa: RequestListener): RequestListener {
   return (req, res) => {
     const url = originForm(req);
-    const choice = chooseHandling(req.method ?? 'GET', url);
+    const choice = chooseHandling(req.method ?? 'GET', url, options.blobRedirect !== undefined);
     if (choice.to === 'koa') return koa(req, res);
 
     const exchange: Exchange = { path: choice.path, route: choice.route,
       upstreamStatus: undefined, error: undefined, subject: undefined };
     watchRequest(options.logger, req, res, () => exchange);
+    if (choice.to === 'redirect' && options.blobRedirect !== undefined) {
+      redirect(res, blobRedirectLocation(options.blobRedirect, url));
+      return;
+    }
     forward(options.passThrough, req, res, exchange).catch((error: unknown) => {
       exchange.error = error;
       sendError(req, res, error);
@@ -80,6 +89,15 @@ async function forward(
     exchange.upstreamStatus = status;
   });
   if (error !== undefined) throw error;
+}
+
+/**
+ * 307 keeps the method (RFC 9110 §15.4.8); clients already follow the registry's own blob
+ * redirects to object storage this way (distribution-spec "Pulling blobs").
+ */
+function redirect(res: ServerResponse, location: string): void {
+  res.writeHead(307, { location, 'content-length': '0' });
+  res.end();
 }
 
 function sendError(req: IncomingMessage, res: ServerResponse, error: unknown): void {

@@ -56,6 +56,22 @@ describe('settings', () => {
     assertBadSetting(() => load([...up, '--listen']), /--listen.*missing value/);
   });
 
+  it('streams blobs unless told to redirect them', () => {
+    assert.equal(load(['--upstream', 'http://reg']).blobRedirect, undefined);
+    const config = load(['--upstream', 'http://reg'],
+      { BLOB_REDIRECT_URL: 'https://registry.example.test' });
+    assert.equal(config.blobRedirect?.origin, 'https://registry.example.test');
+  });
+
+  it('names --blob-redirect when it is wrong', () => {
+    const up = ['--upstream', 'http://reg'];
+    const urls = ['reg:5000', 'ftp://reg', 'http://u:p@reg', 'http://reg/v2', 'http://reg?a'];
+    for (const url of urls) {
+      assertBadSetting(() => load([...up, '--blob-redirect', url]),
+        /--blob-redirect\/BLOB_REDIRECT_URL/);
+    }
+  });
+
   it('never shows a Redis password in the effective settings', () => {
     for (const redis of ['redis://:s3cret@r:6379/0', 'redis://r:6379/?password=s3cret']) {
       const config = load(['--upstream', 'http://reg', '--redis', redis]);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { chooseHandling } from '../../src/http/front.js';
+import { blobRedirectLocation } from '../../src/http/redirect.js';
 
 describe('what the front handler does with a request', () => {
   const digest = `sha256:${'b'.repeat(64)}`;
@@ -9,7 +10,7 @@ describe('what the front handler does with a request', () => {
   it('streams plain pass-through traffic itself', () => {
     for (const [method, url] of [['GET', blob], ['HEAD', '/v2/team/app/manifests/v1'],
       ['PATCH', '/v2/team/app/blobs/uploads/u1?_state=s'], ['GET', '/v2/_catalog?n=10']]) {
-      assert.equal(chooseHandling(method ?? '', url ?? '').to, 'stream', url);
+      assert.equal(chooseHandling(method ?? '', url ?? '', false).to, 'stream', url);
     }
   });
 
@@ -18,7 +19,29 @@ describe('what the front handler does with a request', () => {
       ['DELETE', `/v2/team/app/manifests/${digest}`], ['GET', `/v2/a/referrers/${digest}`],
       ['GET', '/v2/a/tags/list'], ['GET', '/healthz'], ['GET', '/readyz'],
       ['GET', '/v2/a%2Fb/blobs/x'], ['GET', `${blob}#frag`]]) {
-      assert.equal(chooseHandling(method ?? '', url ?? '').to, 'koa', url);
+      assert.equal(chooseHandling(method ?? '', url ?? '', true).to, 'koa', url);
     }
+  });
+
+  it('redirects only blob GETs, and only in redirect mode', () => {
+    assert.equal(chooseHandling('GET', `${blob}?ns=x`, true).to, 'redirect');
+    assert.equal(chooseHandling('GET', blob, false).to, 'stream');
+    assert.equal(chooseHandling('HEAD', blob, true).to, 'stream');
+    assert.equal(chooseHandling('GET', '/v2/team/app/blobs/uploads/u1', true).to, 'stream');
+  });
+});
+
+describe('blob redirect location', () => {
+  const digest = `sha256:${'a'.repeat(64)}`;
+
+  it('keeps the path and the query on the redirect origin', () => {
+    const base = new URL('https://registry.example.test:5443');
+    assert.equal(blobRedirectLocation(base, `/v2/team/app/blobs/${digest}?ns=docker.io&x=1`),
+      `https://registry.example.test:5443/v2/team/app/blobs/${digest}?ns=docker.io&x=1`);
+  });
+
+  it('adds nothing when there is no query', () => {
+    assert.equal(blobRedirectLocation(new URL('http://10.0.0.5:5001/'),
+      `/v2/a/blobs/${digest}`), `http://10.0.0.5:5001/v2/a/blobs/${digest}`);
   });
 });
