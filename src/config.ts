@@ -49,6 +49,8 @@ export interface Config {
   readonly adminToken: string | undefined;
   /** Milliseconds between scheduled retention runs; undefined: only on demand. */
   readonly retentionIntervalMs: number | undefined;
+  /** Processes serving the one listening socket (node:cluster); 1 serves in this process. */
+  readonly workers: number;
   /** Upstream base URL clients reach; blob GETs are redirected there instead of streamed. */
   readonly blobRedirect: URL | undefined;
 }
@@ -68,6 +70,7 @@ interface SettingSpec {
   readonly help: string;
 }
 
+const MAX_WORKERS = 64;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export const SETTINGS = {
@@ -160,6 +163,10 @@ export const SETTINGS = {
     flag: '--retention-interval', env: 'RETENTION_INTERVAL', fallback: 'off',
     help: 'run retention policies this often, e.g. 1h (off: only on demand)',
   },
+  workers: {
+    flag: '--workers', env: 'WORKERS', fallback: '1',
+    help: `processes sharing the listening socket (1 to ${MAX_WORKERS})`,
+  },
   blobRedirect: {
     flag: '--blob-redirect', env: 'BLOB_REDIRECT_URL',
     help: 'registry base URL clients reach: blob GETs answer 307 there (unset: streamed)',
@@ -234,6 +241,7 @@ export function parseConfig(raw: RawSettings): Config {
     policy: readPolicyFile(raw.policyFile, label('policyFile')),
     adminToken: parseToken(raw.adminToken, label('adminToken')),
     retentionIntervalMs: parseInterval(value('retentionInterval'), label('retentionInterval')),
+    workers: parseWorkers(value('workers'), label('workers')),
     blobRedirect: raw.blobRedirect === undefined
       ? undefined
       : parseUpstream(raw.blobRedirect, label('blobRedirect')),
@@ -285,6 +293,15 @@ function parseInterval(text: string, setting: string): number | undefined {
     throw new ConfigError(setting, `"${text}" is not off or a duration from 1m to 4w (e.g. 6h)`);
   }
   return ms;
+}
+
+function parseWorkers(text: string, setting: string): number {
+  const workers = Number(text);
+  if (!/^\d+$/.test(text) || workers < 1 || workers > MAX_WORKERS) {
+    throw new ConfigError(setting,
+      `"${text}" is not a number of processes from 1 to ${MAX_WORKERS}`);
+  }
+  return workers;
 }
 
 function parseTls(
@@ -444,6 +461,7 @@ export function describeConfig(config: Config): Record<string, string | number> 
     retentionInterval: config.retentionIntervalMs === undefined
       ? 'off'
       : `${config.retentionIntervalMs / 1000} s`,
+    workers: config.workers,
     blobRedirect: config.blobRedirect?.origin ?? 'off',
   };
 }

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// Entry point: `referrers-proxy [flags]`. Reads and validates settings, starts the server, and
-// shuts down cleanly on SIGINT/SIGTERM.
+// Entry point: `referrers-proxy [flags]`. Reads and validates settings, starts the server (or,
+// with --workers N, the primary that runs N of them), and shuts down cleanly on SIGINT/SIGTERM.
 
+import cluster from 'node:cluster';
 import { ConfigError, parseConfig, readRawSettings, usage } from './config.js';
 import { createLogger } from './log.js';
 import { reindexCommand } from './reindex-command.js';
 import { retentionCommand } from './retention-command.js';
 import { startServer } from './server.js';
+import { runPrimary } from './workers.js';
 
 async function main(argv: string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -24,9 +26,19 @@ async function main(argv: string[]): Promise<void> {
 
   const config = loadConfigOrExit(argv);
   const logger = createLogger(config.logLevel);
-  const running = await startServer(config, { logger });
+  if (config.workers > 1 && cluster.isPrimary) {
+    runPrimary(config.workers, logger);
+    return;
+  }
+  const workerId = cluster.worker?.id;
+  const running = await startServer(config,
+    { logger: workerId === undefined ? logger : logger.child({ worker: workerId }) });
 
+  let stopping = false;
   const stop = (signal: string): void => {
+    // A worker gets Ctrl-C's SIGINT and the primary's SIGTERM: shut down once.
+    if (stopping) return;
+    stopping = true;
     logger.info({ signal }, 'shutting down');
     running.close().then(() => process.exit(0), () => process.exit(1));
   };

@@ -56,6 +56,18 @@ describe('settings', () => {
     assertBadSetting(() => load([...up, '--listen']), /--listen.*missing value/);
   });
 
+  it('runs one process unless told otherwise', () => {
+    assert.equal(load(['--upstream', 'http://reg']).workers, 1);
+    assert.equal(load(['--upstream', 'http://reg'], { WORKERS: '4' }).workers, 4);
+  });
+
+  it('names --workers when it is wrong', () => {
+    for (const workers of ['0', '-1', '2.5', 'two', '65']) {
+      assertBadSetting(() => load(['--upstream', 'http://reg', '--workers', workers]),
+        /--workers\/WORKERS/);
+    }
+  });
+
   it('streams blobs unless told to redirect them', () => {
     assert.equal(load(['--upstream', 'http://reg']).blobRedirect, undefined);
     const config = load(['--upstream', 'http://reg'],
