@@ -1,5 +1,6 @@
 // Blob throughput through the proxy against the registry direct, one stream and eight at
-// once, with the proxy's peak resident memory while the proxy carries them.
+// once, for each way of running the proxy (one process, worker processes, blob redirect mode),
+// with the single process's peak resident memory while it carries them.
 
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -10,27 +11,44 @@ import { fmt } from './run.js';
 
 const MiB = 1024 * 1024;
 
-export async function measureBlobs(registry: string, proxy: ProxyProcess, blobMiB: number)
+/** The proxies blobs are measured through, by the label their figures carry. */
+export interface BlobProxies {
+  /** One process, blobs streamed: the default. */
+  readonly single: ProxyProcess;
+  /** `--workers 2`. */
+  readonly workers: ProxyProcess;
+  /** `--blob-redirect <registry>`: the client follows the 307, and the whole GET is timed. */
+  readonly redirect: ProxyProcess;
+}
+
+export async function measureBlobs(registry: string, proxies: BlobProxies, blobMiB: number)
   : Promise<Figure[]> {
-  const pid = proxy.child.pid ?? 0;
+  const pid = proxies.single.child.pid ?? 0;
   const baseline = await residentBytes(pid);
   const memory = watchPeakMemory(pid);
   const figures: Figure[] = [];
 
   const digest = await upload(registry, 'bench/blob', blobMiB * MiB);
-  for (const streams of [1, 8]) {
-    const direct = await timed(() => parallel(streams, () => download(registry, digest)));
-    const proxied = await timed(() => parallel(streams, () => download(proxy.url, digest)));
-    figures.push(throughput(`blob GET ${blobMiB} MiB x${streams} MB/s`,
-      streams * blobMiB, direct, proxied));
+  const reads = [['', proxies.single], [' (workers 2)', proxies.workers],
+    [' (redirect)', proxies.redirect]] as const;
+  for (const [label, proxy] of reads) {
+    for (const streams of [1, 8]) {
+      const direct = await timed(() => parallel(streams, () => download(registry, digest)));
+      const proxied = await timed(() => parallel(streams, () => download(proxy.url, digest)));
+      figures.push(throughput(`blob GET ${blobMiB} MiB x${streams}${label} MB/s`,
+        streams * blobMiB, direct, proxied));
+    }
   }
-  for (const streams of [1, 8]) {
-    const each = (blobMiB * MiB) / streams;
-    const direct = await timed(() => parallel(streams, () => upload(registry, 'bench/up', each)));
-    const proxied = await timed(() => parallel(streams, () => upload(proxy.url, 'bench/up',
-      each)));
-    figures.push(throughput(`blob upload ${blobMiB} MiB in ${streams} MB/s`, blobMiB, direct,
-      proxied));
+  for (const [label, proxy] of reads.slice(0, 2)) {
+    for (const streams of [1, 8]) {
+      const each = (blobMiB * MiB) / streams;
+      const direct = await timed(() => parallel(streams, () => upload(registry, 'bench/up',
+        each)));
+      const proxied = await timed(() => parallel(streams, () => upload(proxy.url, 'bench/up',
+        each)));
+      figures.push(throughput(`blob upload ${blobMiB} MiB in ${streams}${label} MB/s`, blobMiB,
+        direct, proxied));
+    }
   }
 
   const peak = await memory.stop();
@@ -87,8 +105,10 @@ async function upload(base: string, repo: string, bytes: number): Promise<string
   return digest;
 }
 
+/** fetch follows a 307 by itself (redirect mode), as container clients do. */
 async function download(base: string, digest: string): Promise<void> {
   const response = await fetch(`${base}/v2/bench/blob/blobs/${digest}`);
+  if (response.status !== 200) throw new Error(`GET blob from ${base}: ${response.status}`);
   for await (const part of response.body ?? []) void part;
 }
 

@@ -45,18 +45,32 @@ async function main(): Promise<void> {
   const reads = await spawnProxy(registry.url, redis.url, ['--log-level', 'error',
     '--mirror', 'off', '--pin-referrers', 'off']);
   const pushes = await spawnProxy(registry.url, redis.url, ['--log-level', 'error']);
+  const variants = ONLY.has('blobs') ? await blobVariants(registry, redis) : [];
   const figures: Figure[] = [];
   try {
-    if (ONLY.has('blobs')) figures.push(...await measureBlobs(registry.url, reads, BLOB_MIB));
+    if (ONLY.has('blobs')) {
+      const [workers, redirect] = variants as [ProxyProcess, ProxyProcess];
+      figures.push(...await measureBlobs(registry.url, { single: reads, workers, redirect },
+        BLOB_MIB));
+    }
     if (ONLY.has('manifests')) figures.push(...await measureManifests(registry, reads));
     if (ONLY.has('referrers')) figures.push(...await measureReferrers(registry, reads, redis));
     if (ONLY.has('pushes')) figures.push(await measurePushes(registry, pushes));
     if (ONLY.has('scale')) figures.push(...await measureIndexScale(redis.url, SCALE));
   } finally {
-    await Promise.all([reads.child.stop(3000), pushes.child.stop(3000)]);
+    await Promise.all([reads, pushes, ...variants].map((proxy) => proxy.child.stop(3000)));
     await Promise.all([registry.stop(), redis.stop()]);
   }
   report(figures);
+}
+
+/** The other ways to run the proxy for blobs: worker processes, and blob redirect mode. */
+async function blobVariants(registry: Registry, redis: RedisServer): Promise<ProxyProcess[]> {
+  const quiet = ['--log-level', 'error', '--mirror', 'off', '--pin-referrers', 'off'];
+  return Promise.all([
+    spawnProxy(registry.url, redis.url, [...quiet, '--workers', '2']),
+    spawnProxy(registry.url, redis.url, [...quiet, '--blob-redirect', registry.url]),
+  ]);
 }
 
 async function measureManifests(registry: Registry, proxy: ProxyProcess): Promise<Figure[]> {
