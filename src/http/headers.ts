@@ -22,6 +22,24 @@ export function withoutHopByHop(headers: IncomingHttpHeaders | HeaderMap): Heade
   return kept;
 }
 
+// Connection-specific fields a streamed request must not carry upstream. The body framing
+// (Content-Length, Transfer-Encoding) stays: the pass-through streams the body as it came.
+const CONNECTION_FIELDS = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer',
+  'upgrade'];
+
+/**
+ * The request headers the pass-through removes before forwarding (RFC 9110 §7.6.1): the
+ * connection-specific ones and any the Connection header names. A client's
+ * `Connection: close` is about its own connection; forwarded, it made the upstream close
+ * the pooled connection too (undici sends it with every HEAD), one new TCP connection per
+ * request.
+ */
+export function connectionHeaderNames(headers: IncomingHttpHeaders): string[] {
+  const named = String(headers.connection ?? '').toLowerCase().split(',').map((s) => s.trim())
+    .filter((name) => name !== '' && name !== 'content-length' && name !== 'transfer-encoding');
+  return [...CONNECTION_FIELDS, ...named].filter((name) => headers[name] !== undefined);
+}
+
 // What a forwarded or Host header may hold: a host name or IP literal, and a port.
 const PORT = '(?:6553[0-5]|655[0-2]\\d|65[0-4]\\d\\d|6[0-4]\\d{3}|[1-5]?\\d{1,4})';
 const HOST = new RegExp(`^(?:\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]{1,253})(?::${PORT})?$`);

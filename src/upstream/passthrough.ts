@@ -7,7 +7,9 @@ import { Agent as HttpsAgent } from 'node:https';
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import httpProxy from 'http-proxy';
 import { UpstreamUnavailableError } from '../errors.js';
-import { forwardedHeaders, publicOrigin, rebaseResponseUrls } from '../http/headers.js';
+import {
+  connectionHeaderNames, forwardedHeaders, publicOrigin, rebaseResponseUrls,
+} from '../http/headers.js';
 
 interface InFlight {
   readonly clientOrigin: string;
@@ -37,6 +39,9 @@ export class PassThrough {
       ws: false,
     });
     this.#proxy.on('proxyReq', (proxyReq, req) => {
+      // Without these the agent's own `Connection: keep-alive` applies, so the pooled
+      // upstream connection outlives a client that closes its own.
+      for (const name of connectionHeaderNames(req.headers)) proxyReq.removeHeader(name);
       for (const [name, value] of Object.entries(forwardedHeaders(req))) {
         proxyReq.setHeader(name, value);
       }

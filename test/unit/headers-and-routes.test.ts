@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { rebaseLink, rebaseUrl, withoutHopByHop } from '../../src/http/headers.js';
+import {
+  connectionHeaderNames, rebaseLink, rebaseUrl, withoutHopByHop,
+} from '../../src/http/headers.js';
 import { classifyRoute } from '../../src/http/routes.js';
 
 const UP = 'http://10.0.0.5:5001';
@@ -63,5 +65,19 @@ describe('classifyRoute', () => {
     assert.equal(classifyRoute('GET', '/v2/a/b/tags/list').kind, 'tags-list');
     assert.equal(classifyRoute('HEAD', '/v2/a/b/tags/list').kind, 'tags');
     assert.equal(classifyRoute('GET', '/healthz').kind, 'healthz');
+  });
+});
+
+describe('connectionHeaderNames', () => {
+  it('names the connection-specific request headers and those Connection lists', () => {
+    const names = connectionHeaderNames({ connection: 'close, X-Hop', 'x-hop': '1', te: 'trailers',
+      'keep-alive': 'timeout=5', accept: 'a/b', authorization: 'Bearer t' });
+    assert.deepEqual(names.sort(), ['connection', 'keep-alive', 'te', 'x-hop']);
+  });
+
+  it('never names the body framing, even when Connection lists it', () => {
+    const names = connectionHeaderNames({ connection: 'content-length, transfer-encoding',
+      'content-length': '5', 'transfer-encoding': 'chunked' });
+    assert.deepEqual(names, ['connection']);
   });
 });
