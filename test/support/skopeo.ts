@@ -5,6 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
+import { readOciLayoutManifestDigest, writeOciLayout, type OciImage } from './oci-layout.js';
 import { makeTempDir, removeTempDir, runCommand, type CommandResult } from './process.js';
 
 export interface SkopeoCopyOptions {
@@ -37,6 +38,29 @@ export async function skopeoCopy(
     dest,
   ];
   await runSkopeo(copyArgs, opts.timeoutMs);
+}
+
+/**
+ * Copies `image` from an OCI layout to `<base>/<repository>:v1` and back out into another
+ * layout with skopeo; returns the manifest digest that came back.
+ */
+export async function skopeoRoundTrip(
+  base: string,
+  repository: string,
+  image: OciImage,
+): Promise<string> {
+  const source = await makeTempDir('layout-in');
+  const target = await makeTempDir('layout-out');
+  try {
+    await writeOciLayout(source, image, 'v1');
+    const remote = `docker://${new URL(base).host}/${repository}:v1`;
+
+    await skopeoCopy(`oci:${source}:v1`, remote);
+    await skopeoCopy(remote, `oci:${target}:v1`);
+    return await readOciLayoutManifestDigest(target, 'v1');
+  } finally {
+    await Promise.all([removeTempDir(source), removeTempDir(target)]);
+  }
 }
 
 /** The manifest bytes as stored at ref (`skopeo inspect --raw`), byte for byte. */
