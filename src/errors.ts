@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'RP_ERR_UPSTREAM_UNAVAILABLE'
   | 'RP_ERR_PAGINATION_INVALID'
   | 'RP_ERR_PATH_INVALID'
+  | 'RP_ERR_TARGET_INVALID'
   | 'RP_ERR_BODY_TIMEOUT'
   | 'RP_ERR_TAG_RESERVED'
   | 'RP_ERR_UPSTREAM_INVALID'
@@ -166,6 +167,21 @@ export class PathInvalidError extends ProxyError {
 
   get detail() {
     return { path: this.path.slice(0, 300) };
+  }
+}
+
+/** A request target that is neither a path nor an absolute URL (RFC 9112 §3.2). */
+export class TargetInvalidError extends ProxyError {
+  override readonly name = 'TargetInvalidError';
+  readonly code = 'RP_ERR_TARGET_INVALID';
+
+  constructor() {
+    super('the request target is neither a path nor an absolute URL');
+  }
+
+  // The target is not echoed: its user info may hold credentials.
+  get detail() {
+    return {};
   }
 }
 

@@ -21,6 +21,8 @@ const WIRE: Readonly<Record<ErrorCode, WireError>> = {
   // distribution's own code for this case; the spec lists none.
   RP_ERR_PAGINATION_INVALID: { status: 400, ociCode: 'PAGINATION_NUMBER_INVALID' },
   RP_ERR_PATH_INVALID: { status: 400, ociCode: 'NAME_INVALID' },
+  // As for requests the HTTP parser refuses (client-errors.ts).
+  RP_ERR_TARGET_INVALID: { status: 400, ociCode: 'UNSUPPORTED' },
   RP_ERR_BODY_TIMEOUT: { status: 408, ociCode: 'MANIFEST_INVALID' },
   RP_ERR_TAG_RESERVED: { status: 403, ociCode: 'DENIED' },
   RP_ERR_UPSTREAM_INVALID: { status: 502, ociCode: 'UNAVAILABLE' },

@@ -5,8 +5,7 @@
 // 400, see app.ts), go to the Koa app.
 
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { parse } from 'node:url';
-import { ProxyError } from '../errors.js';
+import { ProxyError, TargetInvalidError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { PassThrough } from '../upstream/passthrough.js';
 import { watchRequest } from './access-log.js';
@@ -49,6 +48,7 @@ export function chooseHandling(method: string, url: string, blobRedirect: boolea
 export function frontHandler(options: FrontOptions, koa: RequestListener): RequestListener {
   return (req, res) => {
     const url = originForm(req);
+    if (url === undefined) return refuseTarget(options.logger, req, res);
     const choice = chooseHandling(req.method ?? 'GET', url, options.blobRedirect !== undefined);
     if (choice.to === 'koa') return koa(req, res);
 
@@ -66,17 +66,35 @@ export function frontHandler(options: FrontOptions, koa: RequestListener): Reque
   };
 }
 
-/**
- * An absolute-form request line (RFC 9112 §3.2.2) would be forwarded as it came, user info
- * included; the upstream gets origin-form like any other request. Parsed as Koa parses paths.
- */
-function originForm(req: IncomingMessage): string {
-  const url = req.url ?? '/';
-  if (url.startsWith('/')) return url;
+// RFC 9112 §3.2.2 absolute-form: scheme "://" authority, then path and query.
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*(.*)$/s;
 
-  const { pathname, search } = parse(url);
-  req.url = (pathname ?? '/') + (search ?? '');
-  return req.url;
+/**
+ * The origin-form of a request target. An absolute-form target would be forwarded as it came,
+ * user info included, so the upstream gets its path and query only. Undefined for targets
+ * that are neither (asterisk-form, authority-form, garbage). Parsed by hand: url.parse prints
+ * a malformed URL, user info included, in a deprecation warning, and throws on some.
+ */
+export function originFormOf(target: string): string | undefined {
+  if (target.startsWith('/')) return target;
+
+  const rest = ABSOLUTE_FORM.exec(target)?.[1];
+  if (rest === undefined) return undefined;
+  return rest.startsWith('/') ? rest : `/${rest}`;
+}
+
+function originForm(req: IncomingMessage): string | undefined {
+  const url = originFormOf(req.url ?? '/');
+  if (url !== undefined) req.url = url;
+  return url;
+}
+
+function refuseTarget(logger: Logger, req: IncomingMessage, res: ServerResponse): void {
+  const error = new TargetInvalidError();
+  const exchange: Exchange = { path: '', route: { kind: 'other', intercepted: false },
+    upstreamStatus: undefined, error, subject: undefined };
+  watchRequest(logger, req, res, () => exchange);
+  sendError(req, res, error);
 }
 
 async function forward(

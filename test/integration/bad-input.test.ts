@@ -80,6 +80,26 @@ describe('paths the registry would route differently', () => {
   });
 });
 
+describe('unparsable request targets', () => {
+  // Regression: url.parse threw on a bracket left open in the request listener, which ended
+  // the process, after printing the target, user info included, in a deprecation warning.
+  const get = (target: string): Promise<string> => raw(`GET ${target} HTTP/1.1\r\n`
+    + `Host: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`);
+
+  it('reads an absolute-form target without parsing its host; refuses other forms', async () => {
+    for (const target of ['http://u:p@[::1/healthz', 'http://[/healthz']) {
+      assert.equal(statusOf(await get(target)), 200, target);
+    }
+    for (const target of ['*', '127.0.0.1:5000', 'v2/']) {
+      const response = await get(target);
+      assert.equal(statusOf(response), 400, target);
+      assert.equal(ociCodeOf(response), 'UNSUPPORTED');
+    }
+    assert.equal((await fetch(`${env.url}/healthz`)).status, 200);
+    assert.ok(!env.logs.raw.join('\n').includes('u:p'));
+  });
+});
+
 describe('malformed headers', () => {
   // Regression: new URL() on a forwarded host like "[" threw, and the proxy answered 500.
   it('ignores unusable Host and X-Forwarded-* values instead of failing', async () => {

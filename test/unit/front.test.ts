@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { chooseHandling } from '../../src/http/front.js';
+import { chooseHandling, originFormOf } from '../../src/http/front.js';
 import { blobRedirectLocation } from '../../src/http/redirect.js';
 
 describe('what the front handler does with a request', () => {
@@ -43,5 +43,22 @@ describe('blob redirect location', () => {
   it('adds nothing when there is no query', () => {
     assert.equal(blobRedirectLocation(new URL('http://10.0.0.5:5001/'),
       `/v2/a/blobs/${digest}`), `http://10.0.0.5:5001/v2/a/blobs/${digest}`);
+  });
+});
+
+describe('origin-form of a request target (RFC 9112 §3.2)', () => {
+  it('keeps path and query of an absolute-form target and drops the rest', () => {
+    assert.equal(originFormOf('http://u:p@reg.example:5000/v2/a/tags/list?n=1'),
+      '/v2/a/tags/list?n=1');
+    assert.equal(originFormOf('https://[::1]:5000'), '/');
+    assert.equal(originFormOf('http://h?x=1'), '/?x=1');
+    assert.equal(originFormOf('http://[/v2/'), '/v2/');
+    assert.equal(originFormOf('/v2/a/blobs/x?y'), '/v2/a/blobs/x?y');
+  });
+
+  it('has none for asterisk-form, authority-form and other text', () => {
+    for (const target of ['*', '127.0.0.1:5000', 'v2/', '', 'http:/x']) {
+      assert.equal(originFormOf(target), undefined, target);
+    }
   });
 });
