@@ -19,7 +19,7 @@ import type { ReferrersIndex } from './index-store/referrers-index.js';
 import type { Logger } from './log.js';
 import { computeDigest } from './oci/digest.js';
 import { OCI_INDEX, OCI_MANIFEST } from './oci/media-types.js';
-import { descriptorsOfIndex, renderIndex } from './oci/referrers.js';
+import { descriptorsOfIndex, renderIndexBytes } from './oci/referrers.js';
 import { pinTag, referrersTag } from './oci/referrers-tag.js';
 import { fetchManifest, referrerOf } from './upstream/manifests.js';
 import type { OwnUpstream } from './upstream/own-credentials.js';
@@ -133,7 +133,7 @@ export class MirrorWorker {
 
   async #writeReferrersTag(repository: string, subject: string): Promise<void> {
     const page = await this.index.page(repository, subject, EVERYTHING, MAX_MIRROR_BYTES);
-    const body = Buffer.from(renderIndex(page.entries));
+    const body = renderIndexBytes(page.manifests);
     if (page.continueAfter !== undefined || body.length > MAX_MIRROR_BYTES) {
       this.logger.warn({ repository, subject },
         'referrers index too large for a mirror tag (4 MiB); tag left as it was');
@@ -146,10 +146,10 @@ export class MirrorWorker {
     if (current !== undefined && current !== written && current !== digest
       && await this.#adopt(repository, subject) > 0) return;
 
-    const listed = page.entries.length > 0;
+    const listed = page.count > 0;
     if (listed && current !== digest) {
       await this.#putIndex(repository, subject, body);
-      this.logger.debug({ repository, subject, digest, referrers: page.entries.length },
+      this.logger.debug({ repository, subject, digest, referrers: page.count },
         'mirror tag written');
     }
     await this.#recordWritten(repository, subject, listed ? digest : undefined);
@@ -248,7 +248,7 @@ export class MirrorWorker {
     do {
       const page = await this.index.page(repository, subject, { ...EVERYTHING, last },
         MAX_MIRROR_BYTES);
-      for (const { digest } of page.entries) {
+      for (const { digest } of descriptorsOfIndex(renderIndexBytes(page.manifests)) ?? []) {
         if (pinned.has(digest)) continue;
         if (await this.#pin(repository, digest)) await this.redis.sadd(key, digest);
         else dropped++;

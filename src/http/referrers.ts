@@ -14,8 +14,8 @@ import {
   nextPageLink,
   parseReferrersQuery,
   renderIndex,
+  renderIndexBytes,
   type ReferrersQuery,
-  type StoredDescriptor,
 } from '../oci/referrers.js';
 import { referrersTag } from '../oci/referrers-tag.js';
 import { mayPull } from './authorize.js';
@@ -43,14 +43,15 @@ export async function listReferrers(ctx: ProxyContext, deps: Dependencies): Prom
   if (page.continueAfter !== undefined) {
     ctx.set('Link', nextPageLink(repository, subject, query, page.continueAfter));
   }
-  answer(ctx, query, page.entries);
+  answer(ctx, query, renderIndexBytes(page.manifests));
 }
 
-function answer(ctx: ProxyContext, query: ReferrersQuery, entries: readonly StoredDescriptor[]) {
+function answer(ctx: ProxyContext, query: ReferrersQuery, index: Buffer | string): void {
   ctx.status = 200;
+  // Koa would set application/octet-stream for a Buffer body; the type must follow it.
+  ctx.body = index;
   ctx.set('Content-Type', OCI_INDEX);
   if (query.artifactTypes.length > 0) ctx.set(FILTERS_APPLIED_HEADER, 'artifactType');
-  ctx.body = renderIndex(entries);
 }
 
 /**
@@ -78,5 +79,5 @@ async function answerFromMirror(
   const after = query.last;
   const wanted = entries.filter((entry) => matchesFilter(entry, query)
     && (after === undefined || entry.digest > after));
-  answer(ctx, query, wanted.sort((a, b) => (a.digest < b.digest ? -1 : 1)));
+  answer(ctx, query, renderIndex(wanted.sort((a, b) => (a.digest < b.digest ? -1 : 1))));
 }

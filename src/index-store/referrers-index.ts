@@ -4,29 +4,19 @@
 import type { RedisConnection } from './connection.js';
 import type { Referrer } from '../oci/manifest.js';
 import {
-  PageBudget,
-  matchesFilter,
-  toStoredDescriptor,
-  type ReferrersQuery,
-  type StoredDescriptor,
+  EMPTY_INDEX_BYTES, joinEntries, toStoredDescriptor, type ReferrersQuery,
 } from '../oci/referrers.js';
 import { execAll, guard } from './guard.js';
+import { pageStep } from './page-script.js';
 import {
   descriptorsKey, entryMeta, entryMetaKey, indexedAtKey, journalField, mirrorDirtyKey,
   mirrorRepositoriesKey, pendingKey, pinnedKey, referrersKey, repositoriesKey, subjectsKey,
 } from './keys.js';
 
-/** How many referrer digests one round trip reads while filling a page. */
-const SCAN_BATCH = 1000;
-
-interface Candidate {
-  readonly digest: string;
-  readonly bytes: number;
-  readonly artifactType: string | undefined;
-}
-
 export interface ReferrersPage {
-  readonly entries: readonly StoredDescriptor[];
+  /** The page's descriptors as stored, joined by commas: the body of `manifests`. */
+  readonly manifests: Buffer;
+  readonly count: number;
   /** Digest of the last entry when more entries follow; the next page starts after it. */
   readonly continueAfter: string | undefined;
 }
@@ -146,9 +136,10 @@ export class ReferrersIndex {
   }
 
   /**
-   * One page of the referrers of `subject`, in digest order, filtered and size-bounded.
-   * Entries are admitted by their stored size before they are read, so a page never reads
-   * more descriptors than it sends (a descriptor may carry megabytes of annotations).
+   * One page of the referrers of `subject`, in digest order, filtered and size-bounded, as the
+   * joined descriptor JSON Redis holds. Entries are admitted by their stored size before they
+   * are read, so a page never reads more descriptors than it sends (a descriptor may carry
+   * megabytes of annotations). Usually one round trip; see page-script.ts.
    */
   async page(
     repository: string,
@@ -156,59 +147,26 @@ export class ReferrersIndex {
     query: ReferrersQuery,
     boundBytes: number,
   ): Promise<ReferrersPage> {
-    const budget = new PageBudget(boundBytes);
-    const entries: StoredDescriptor[] = [];
-    let cursor = query.last === undefined ? '-' : `(${query.last}`;
+    const keys = { referrers: referrersKey(repository, subject),
+      entryMeta: entryMetaKey(repository), descriptors: descriptorsKey(repository) };
+    const parts: Buffer[] = [];
+    let state = { start: query.last === undefined ? '-' : `(${query.last}`,
+      usedBytes: EMPTY_INDEX_BYTES, count: 0 };
+    let lastAdmitted: string | undefined;
 
     for (;;) {
-      const digests = await guard('index read', () =>
-        this.redis.zrangebylex(referrersKey(repository, subject), cursor, '+',
-          'LIMIT', 0, SCAN_BATCH));
-      const candidates = await this.#candidates(repository, digests, query);
-      const admitted = candidates.filter((candidate) => !budget.full
-        && budget.admit(candidate.bytes));
-      entries.push(...await this.#descriptors(repository, admitted));
+      const step = await guard('index read', () =>
+        pageStep(this.redis, keys, state, boundBytes, query.artifactTypes));
+      if (step.json.length > 0) parts.push(step.json);
+      lastAdmitted = step.lastAdmitted ?? lastAdmitted;
 
-      if (budget.full) return { entries, continueAfter: admitted.at(-1)?.digest };
-      if (digests.length < SCAN_BATCH) return { entries, continueAfter: undefined };
-      cursor = `(${digests.at(-1)}`;
+      const manifests = { manifests: joinEntries(parts), count: step.count };
+      if (step.state === 'full') return { ...manifests, continueAfter: lastAdmitted };
+      if (step.state === 'end' || step.lastScanned === undefined) {
+        return { ...manifests, continueAfter: undefined };
+      }
+      state = { start: `(${step.lastScanned}`, usedBytes: step.usedBytes, count: step.count };
     }
-  }
-
-  /** The digests that pass the filter, with their sizes and types, in order. */
-  async #candidates(
-    repository: string,
-    digests: readonly string[],
-    query: ReferrersQuery,
-  ): Promise<Candidate[]> {
-    if (digests.length === 0) return [];
-    const metas = await guard('index read', () =>
-      this.redis.hmget(entryMetaKey(repository), ...digests));
-
-    return digests.flatMap((digest, n) => {
-      const meta = metas[n];
-      if (meta === null || meta === undefined) return []; // removed since the digests were read
-      const space = meta.indexOf(' ');
-      const type = meta.slice(space + 1);
-      const artifactType = type === '' ? undefined : type;
-      const candidate = { digest, bytes: Number(meta.slice(0, space)), artifactType };
-      return matchesFilter({ ...candidate, json: '' }, query) ? [candidate] : [];
-    });
-  }
-
-  /** The admitted descriptors' JSON, read as stored: nothing is parsed on the way out. */
-  async #descriptors(
-    repository: string,
-    admitted: readonly Candidate[],
-  ): Promise<StoredDescriptor[]> {
-    if (admitted.length === 0) return [];
-    const jsons = await guard('index read', () =>
-      this.redis.hmget(descriptorsKey(repository), ...admitted.map((entry) => entry.digest)));
-    // A referrer removed between the reads has no descriptor left; it is simply skipped.
-    return admitted.flatMap(({ digest, artifactType }, n) => {
-      const json = jsons[n];
-      return json === null || json === undefined ? [] : [{ digest, artifactType, json }];
-    });
   }
 
   async ping(): Promise<boolean> {

@@ -73,34 +73,19 @@ export function renderIndex(entries: readonly StoredDescriptor[]): string {
   return INDEX_HEAD + entries.map((entry) => entry.json).join(',') + INDEX_TAIL;
 }
 
-/**
- * The byte budget of one page: entries are admitted by their serialized size, before they are
- * read, until the next would push the index past `boundBytes`. The first entry is always
- * admitted, however large, so paging always advances.
- */
-export class PageBudget {
-  #bytes = EMPTY_INDEX_BYTES;
-  #count = 0;
-  #full = false;
+/** Descriptor JSON texts read in pieces, joined as one comma-separated run. */
+export function joinEntries(parts: readonly Buffer[]): Buffer {
+  if (parts.length <= 1) return parts[0] ?? Buffer.alloc(0);
+  const comma = Buffer.from(',');
+  return Buffer.concat(parts.flatMap((part, n) => (n === 0 ? [part] : [comma, part])));
+}
 
-  constructor(private readonly boundBytes: number) {}
+const HEAD_BYTES = Buffer.from(INDEX_HEAD);
+const TAIL_BYTES = Buffer.from(INDEX_TAIL);
 
-  get full(): boolean {
-    return this.#full;
-  }
-
-  /** Admits an entry of `entryBytes`; false (and the page is full) when it does not fit. */
-  admit(entryBytes: number): boolean {
-    const added = entryBytes + (this.#count === 0 ? 0 : 1);
-    if (this.#count > 0 && this.#bytes + added > this.boundBytes) {
-      this.#full = true;
-      return false;
-    }
-
-    this.#count++;
-    this.#bytes += added;
-    return true;
-  }
+/** The image index around descriptor JSON already joined by commas (joinEntries). */
+export function renderIndexBytes(manifests: Buffer): Buffer {
+  return Buffer.concat([HEAD_BYTES, manifests, TAIL_BYTES]);
 }
 
 /** `Link` for the next page: RFC 8288 syntax, as distribution-spec "Listing Referrers" asks. */

@@ -7,12 +7,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster } from 'ioredis';
 import { parseConfig, readRawSettings } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
+import { ReferrersIndex } from '../../src/index-store/referrers-index.js';
 import { referrersTag } from '../../src/oci/referrers-tag.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { artifactManifest, descriptorOf, randomImage } from '../support/oci-layout.js';
 import { makeTempDir, removeTempDir } from '../support/process.js';
+import { fakeDigest, indexFakeReferrers, readAllPages } from '../support/index-fixtures.js';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
 import { startRegistry, type Registry } from '../support/registry.js';
 import {
@@ -136,6 +138,29 @@ describe('the index on a Redis Cluster', () => {
       client.disconnect();
     }
   });
+});
+
+describe('the page script on a Redis Cluster', () => {
+  it('reads filtered, bounded pages of repositories on every node, even after a flush',
+    async () => {
+      const client = new Cluster([{ host: '127.0.0.1', port: cluster.ports[0] ?? 0 }]);
+      await new Promise((resolve) => client.once('ready', resolve));
+      const index = new ReferrersIndex(client);
+      const subject = fakeDigest(123_456);
+      try {
+        await Promise.all(client.nodes('master').map((node) => node.script('FLUSH')));
+        for (const repo of Array.from({ length: 6 }, (_, n) => `cluster/page${n}`)) {
+          await indexFakeReferrers(client, repo, subject, 30, (n) => (n % 2 ? 'a/sig' : 'a/sbom'));
+          const pages = await readAllPages(index, repo, subject, ['a/sbom'], 1024);
+          assert.ok(pages.length > 1, `${repo}: ${pages.length} page(s)`);
+          assert.ok(pages.every((page) => page.bytes <= 1024));
+          assert.deepEqual(pages.flatMap((page) => page.digests),
+            Array.from({ length: 15 }, (_, n) => fakeDigest(2 * n)));
+        }
+      } finally {
+        client.disconnect();
+      }
+    });
 });
 
 async function keysOf(client: Cluster, pattern: string): Promise<string[]> {

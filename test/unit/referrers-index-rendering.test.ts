@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { readPageReply } from '../../src/index-store/page-script.js';
 import {
   EMPTY_INDEX_BYTES,
   descriptorsOfIndex,
-  PageBudget,
+  joinEntries,
   matchesFilter,
   nextPageLink,
   parseReferrersQuery,
   renderIndex,
+  renderIndexBytes,
   toStoredDescriptor,
 } from '../../src/oci/referrers.js';
 import { OCI_MANIFEST } from '../../src/oci/media-types.js';
@@ -67,24 +69,39 @@ describe('renderIndex', () => {
   });
 });
 
-describe('PageBudget', () => {
-  it('admits entries until the next would pass the bound, keeping the page within it', () => {
-    const entries = Array.from({ length: 10 }, (_, i) => entry(i));
-    const size = entries[0]?.json.length ?? 0;
-    const bound = EMPTY_INDEX_BYTES + 3 * size + 2;
-    const budget = new PageBudget(bound);
-    const admitted = entries.filter((e) => !budget.full && budget.admit(e.json.length));
+describe('joinEntries and renderIndexBytes', () => {
+  const json = (n: number) => Buffer.from(entry(n).json);
 
-    assert.equal(budget.full, true);
-    assert.equal(admitted.length, 3);
-    assert.ok(Buffer.byteLength(renderIndex(admitted)) <= bound);
+  it('join pieces read in several steps into one comma-separated run', () => {
+    const pieces = [Buffer.concat([json(1), Buffer.from(','), json(2)]), json(3)];
+    const index = JSON.parse(renderIndexBytes(joinEntries(pieces)).toString()) as
+      { manifests: { digest: string }[] };
+    assert.deepEqual(index.manifests.map((m) => m.digest), [1, 2, 3].map((n) => entry(n).digest));
   });
 
-  it('always admits the first entry so that paging advances even past a tiny bound', () => {
-    const budget = new PageBudget(10);
-    assert.equal(budget.admit(5000), true);
-    assert.equal(budget.admit(1), false);
-    assert.equal(budget.full, true);
+  it('render the same bytes as renderIndex, the empty index included', () => {
+    const entries = [entry(1, 'a/b'), entry(2)];
+    const joined = joinEntries(entries.map((e) => Buffer.from(e.json)));
+    assert.equal(renderIndexBytes(joined).toString(), renderIndex(entries));
+    assert.equal(renderIndexBytes(joinEntries([])).toString(), renderIndex([]));
+    assert.equal(renderIndexBytes(joinEntries([])).length, EMPTY_INDEX_BYTES);
+  });
+});
+
+describe('readPageReply (the page script reply)', () => {
+  const reply = (state: string) => [Buffer.from(state), Buffer.from('sha256:a'), Buffer.from(''),
+    120, 1, Buffer.from('{}')];
+
+  it('reads a well-formed reply, an empty digest meaning none', () => {
+    assert.deepEqual(readPageReply(reply('more')), { state: 'more', lastScanned: 'sha256:a',
+      lastAdmitted: undefined, usedBytes: 120, count: 1, json: Buffer.from('{}') });
+  });
+
+  it('refuses anything else as a fault', () => {
+    for (const bad of [null, 'x', reply('done'), reply('end').slice(1),
+      [...reply('end').slice(0, 3), '120', 1, Buffer.from('')]]) {
+      assert.throws(() => readPageReply(bad), /page script/);
+    }
   });
 });
 
