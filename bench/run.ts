@@ -42,8 +42,11 @@ async function main(): Promise<void> {
   // The read figures use a proxy without mirror and pins: 9,900 of the 10,000 referrers are
   // loaded straight into the index and do not exist in the registry, which the mirror would
   // (rightly) unlist. The push figure uses the default proxy, mirror included.
-  const reads = await spawnProxy(registry.url, redis.url, ['--log-level', 'error',
-    '--mirror', 'off', '--pin-referrers', 'off']);
+  const readFlags = ['--log-level', 'error', '--mirror', 'off', '--pin-referrers', 'off'];
+  const reads = await spawnProxy(registry.url, redis.url, readFlags);
+  // The same without its page cache: what a page costs when it is read from Redis each time.
+  const uncached = await spawnProxy(registry.url, redis.url, [...readFlags,
+    '--referrers-cache-bytes', '0']);
   const pushes = await spawnProxy(registry.url, redis.url, ['--log-level', 'error']);
   const variants = ONLY.has('blobs') ? await blobVariants(registry, redis) : [];
   const figures: Figure[] = [];
@@ -54,11 +57,14 @@ async function main(): Promise<void> {
         BLOB_MIB));
     }
     if (ONLY.has('manifests')) figures.push(...await measureManifests(registry, reads));
-    if (ONLY.has('referrers')) figures.push(...await measureReferrers(registry, reads, redis));
+    if (ONLY.has('referrers')) {
+      figures.push(...await measureReferrers(registry, { reads, uncached }, redis));
+    }
     if (ONLY.has('pushes')) figures.push(await measurePushes(registry, pushes));
     if (ONLY.has('scale')) figures.push(...await measureIndexScale(redis.url, SCALE));
   } finally {
-    await Promise.all([reads, pushes, ...variants].map((proxy) => proxy.child.stop(3000)));
+    await Promise.all([reads, uncached, pushes, ...variants].map((proxy) =>
+      proxy.child.stop(3000)));
     await Promise.all([registry.stop(), redis.stop()]);
   }
   report(figures);
@@ -98,34 +104,42 @@ async function measureManifests(registry: Registry, proxy: ProxyProcess): Promis
 /** The referrers API against what clients do without it: read the tag-schema index. */
 async function measureReferrers(
   registry: Registry,
-  proxy: ProxyProcess,
+  proxies: { reads: ProxyProcess; uncached: ProxyProcess },
   redis: RedisServer,
 ): Promise<Figure[]> {
   const figures: Figure[] = [];
   for (const count of [1, 100, 10_000]) {
-    const { subject, tag } = await loadReferrers(registry, proxy, redis, `bench/ref${count}`,
-      count);
+    const { subject, tag } = await loadReferrers(registry, proxies.reads, redis,
+      `bench/ref${count}`, count);
     const options = { connections: 16, seconds: SECONDS };
-    const proxied = await load(proxy.url, { ...options,
-      path: `/v2/bench/ref${count}/referrers/${subject}` });
+    const path = `/v2/bench/ref${count}/referrers/${subject}`;
+    const proxied = await load(proxies.reads.url, { ...options, path });
     const direct = tag === undefined
       ? undefined
       : await load(registry.url, { ...options, path: `/v2/bench/ref${count}/manifests/${tag}`,
         headers: { accept: 'application/vnd.oci.image.index.v1+json' } });
-    figures.push(referrersFigure(count, direct, proxied));
+    figures.push(referrersFigure(`referrers ${count}`, direct, proxied, count === 100));
+    if (count === 1) continue;
+    const uncached = await load(proxies.uncached.url, { ...options, path });
+    figures.push(referrersFigure(`referrers ${count} no page cache`, direct, uncached, false));
   }
   return figures;
 }
 
-function referrersFigure(count: number, direct: LoadResult | undefined, proxied: LoadResult) {
+function referrersFigure(
+  name: string,
+  direct: LoadResult | undefined,
+  proxied: LoadResult,
+  targeted: boolean,
+): Figure {
   const ratio = direct === undefined ? Number.NaN : proxied.rps / direct.rps;
   return {
-    name: `referrers ${count} req/s (direct: tag-schema read)`,
+    name: `${name} req/s (direct: tag-schema read)`,
     direct: direct === undefined ? 'n/a (over 4 MiB)' : fmt(direct.rps),
     proxy: fmt(proxied.rps),
     value: ratio,
-    target: count === 100 ? '>= 5x' : 'for reading',
-    met: count !== 100 || ratio >= 5,
+    target: targeted ? '>= 5x' : 'for reading',
+    met: !targeted || ratio >= 5,
   };
 }
 

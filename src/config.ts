@@ -23,6 +23,8 @@ export interface Config {
   readonly maxManifestBytes: number;
   /** Size bound of one referrers response page; past it the answer is paginated with Link. */
   readonly referrersPageBytes: number;
+  /** Bytes of recent referrers pages each process keeps, served while current (0: none). */
+  readonly referrersCacheBytes: number;
   /** Time a client has to send a whole manifest body, in milliseconds. */
   readonly manifestBodyTimeoutMs: number;
   /** The proxy's own upstream credentials, for background work only. */
@@ -102,6 +104,11 @@ export const SETTINGS = {
     flag: '--referrers-page-bytes', env: 'REFERRERS_PAGE_BYTES',
     fallback: String(4 * 1024 * 1024),
     help: 'size bound of one referrers response page, in bytes',
+  },
+  referrersCacheBytes: {
+    flag: '--referrers-cache-bytes', env: 'REFERRERS_CACHE_BYTES',
+    fallback: String(32 * 1024 * 1024),
+    help: 'bytes of recent referrers pages kept per process, checked current (0: none)',
   },
   manifestBodyTimeout: {
     flag: '--manifest-body-timeout', env: 'MANIFEST_BODY_TIMEOUT', fallback: '60',
@@ -223,6 +230,8 @@ export function parseConfig(raw: RawSettings): Config {
     redisCluster: parseSwitch(value('redisCluster'), label('redisCluster')),
     maxManifestBytes: parseByteCount(value('maxManifestBytes'), label('maxManifestBytes')),
     referrersPageBytes: parseByteCount(value('referrersPageBytes'), label('referrersPageBytes')),
+    referrersCacheBytes: parseCacheBytes(value('referrersCacheBytes'),
+      label('referrersCacheBytes')),
     manifestBodyTimeoutMs: parseSeconds(value('manifestBodyTimeout'),
       label('manifestBodyTimeout')) * 1000,
     upstreamCredentials: parseCredentials(raw.upstreamUsername, raw.upstreamPassword,
@@ -435,6 +444,17 @@ function parseByteCount(text: string, setting: string): number {
   return bytes;
 }
 
+/** 0 turns the page cache off; otherwise up to 1 GiB (it is held in the process). */
+function parseCacheBytes(text: string, setting: string): number {
+  if (!/^\d+$/.test(text)) throw new ConfigError(setting, `"${text}" is not a byte count`);
+
+  const bytes = Number(text);
+  if (bytes !== 0 && (bytes < 1024 || bytes > 1024 * 1024 * 1024)) {
+    throw new ConfigError(setting, 'must be 0 or between 1024 and 1073741824 bytes');
+  }
+  return bytes;
+}
+
 /** The effective settings, for the start-up log line: nothing secret is in them. */
 export function describeConfig(config: Config): Record<string, string | number> {
   return {
@@ -445,6 +465,7 @@ export function describeConfig(config: Config): Record<string, string | number> 
     logLevel: config.logLevel,
     maxManifestBytes: config.maxManifestBytes,
     referrersPageBytes: config.referrersPageBytes,
+    referrersCacheBytes: config.referrersCacheBytes,
     manifestBodyTimeoutSeconds: config.manifestBodyTimeoutMs / 1000,
     upstreamUser: config.upstreamCredentials?.username ?? '(none)',
     mirror: config.mirror ? 'on' : 'off',

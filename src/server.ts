@@ -67,7 +67,8 @@ export async function startServer(
   const upstream = new UpstreamClient(config.upstream, config.upstreamCa);
   const passThrough = new PassThrough(config.upstream, config.upstreamCa);
 
-  const index = new ReferrersIndex(redis);
+  // A popular subject's page is then a token check in Redis, not megabytes (page-cache.ts).
+  const index = new ReferrersIndex(redis, { pageCacheBytes: config.referrersCacheBytes });
   const journal = new ChangeJournal(redis);
   const own = new OwnUpstream(upstream, config.upstreamCredentials, config.upstreamCa);
   const locks = new DigestLocks(redis);

@@ -15,6 +15,16 @@ export function descriptorsKey(repository: string): string {
   return `${PREFIX}:{${repository}}:descriptors`;
 }
 
+/**
+ * Hash: subject → change token, replaced by a never-reused value in every transaction that
+ * changes the subject's list, so a page labelled with a token is exactly the list while the
+ * token stands (page-cache.ts). A token, not a counter: a counter would start again after
+ * Redis lost its data, and could then match a page cached before.
+ */
+export function subjectVersionsKey(repository: string): string {
+  return `${PREFIX}:{${repository}}:subject-versions`;
+}
+
 /** Hash: referrer digest → subject digest, to find the list a deleted referrer belongs to. */
 export function subjectsKey(repository: string): string {
   return `${PREFIX}:{${repository}}:subjects`;

@@ -1,7 +1,7 @@
 // One referrers page read in one Redis round trip: a Lua script walks the subject's sorted
 // set, picks entries by their stored size and artifactType (entry-meta), and returns the
 // picked descriptors' JSON already joined by commas, so the proxy sends Redis's bytes as they
-// are. All three keys carry the repository's hash tag (keys.ts), so the script runs on one
+// are. All its keys carry the repository's hash tag (keys.ts), so the script runs on one
 // Redis Cluster node. One call scans a bounded number of digests, so a filter that matches
 // little among a huge list never holds Redis for long; the caller goes on where it stopped.
 
@@ -14,20 +14,24 @@ const BATCH = 1000;
 /** Digests one call may scan before it hands back: a few milliseconds of Redis time. */
 export const SCAN_PER_CALL = 20 * BATCH;
 
-// KEYS: referrers zset, entry-meta hash, descriptors hash.
+// KEYS: referrers zset, entry-meta hash, descriptors hash, subject versions hash.
 // ARGV: start ('-' or '(<digest>'), bytes used, entries admitted, bound bytes, scan limit,
-// then the artifactType values to keep (none: no filter).
+// subject, the version of a page the caller holds ('' for none), then the artifactType
+// values to keep (none: no filter).
 // Reply: {state, last scanned digest, last admitted digest, bytes used, entries admitted,
-// joined JSON}; state is 'full' (the next entry did not fit), 'end' or 'more' (scan limit).
+// joined JSON, subject version}; state is 'same' (the caller's page is current, nothing
+// read), 'full' (the next entry did not fit), 'end' or 'more' (scan limit reached).
 // The budget is the page rule of docs/architecture.md: an entry adds its JSON bytes and a
 // comma; the first entry is always admitted, so paging advances.
 const PAGE_LUA = `
 local cursor, used, count = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local bound, limit = tonumber(ARGV[4]), tonumber(ARGV[5])
+local version = redis.call('HGET', KEYS[4], ARGV[6]) or ''
+if version ~= '' and version == ARGV[7] then return {'same', '', '', 0, 0, '', version} end
 local wanted
-if #ARGV > 5 then
+if #ARGV > 7 then
   wanted = {}
-  for i = 6, #ARGV do wanted[ARGV[i]] = true end
+  for i = 8, #ARGV do wanted[ARGV[i]] = true end
 end
 local parts, scanned, last_scanned, last_admitted = {}, 0, '', ''
 local function take(picked)
@@ -37,7 +41,7 @@ local function take(picked)
   end
 end
 local function reply(state)
-  return {state, last_scanned, last_admitted, used, count, table.concat(parts, ',')}
+  return {state, last_scanned, last_admitted, used, count, table.concat(parts, ','), version}
 end
 while scanned < limit do
   local digests = redis.call('ZRANGEBYLEX', KEYS[1], cursor, '+', 'LIMIT', 0, ${BATCH})
@@ -79,20 +83,33 @@ export interface PageState {
   readonly count: number;
 }
 
+export type StepState = 'same' | 'full' | 'end' | 'more';
+
 export interface PageStep {
-  readonly state: 'full' | 'end' | 'more';
+  readonly state: StepState;
   readonly lastScanned: string | undefined;
   readonly lastAdmitted: string | undefined;
   readonly usedBytes: number;
   readonly count: number;
   /** The admitted descriptors' JSON joined by commas, exactly as Redis holds them. */
   readonly json: Buffer;
+  /** The subject's change token when the step ran; undefined if it never changed. */
+  readonly version: string | undefined;
 }
 
 export interface PageKeys {
   readonly referrers: string;
   readonly entryMeta: string;
   readonly descriptors: string;
+  readonly versions: string;
+}
+
+export interface PageQuestion {
+  readonly subject: string;
+  readonly boundBytes: number;
+  readonly artifactTypes: readonly string[];
+  /** Version of the page the caller holds; the step answers 'same' if it is current. */
+  readonly heldVersion: string | undefined;
 }
 
 /**
@@ -103,11 +120,11 @@ export async function pageStep(
   redis: RedisConnection,
   keys: PageKeys,
   state: PageState,
-  boundBytes: number,
-  artifactTypes: readonly string[],
+  question: PageQuestion,
 ): Promise<PageStep> {
-  const args = [3, keys.referrers, keys.entryMeta, keys.descriptors, state.start,
-    state.usedBytes, state.count, boundBytes, SCAN_PER_CALL, ...artifactTypes];
+  const args = [4, keys.referrers, keys.entryMeta, keys.descriptors, keys.versions,
+    state.start, state.usedBytes, state.count, question.boundBytes, SCAN_PER_CALL,
+    question.subject, question.heldVersion ?? '', ...question.artifactTypes];
   // callBuffer: bulk replies arrive as Buffers, so the JSON is never decoded to a string.
   try {
     return readPageReply(await redis.callBuffer('EVALSHA', PAGE_SHA, ...args));
@@ -119,16 +136,19 @@ export async function pageStep(
 
 /** Checks the script's reply shape; anything else is a fault, not a page. */
 export function readPageReply(reply: unknown): PageStep {
-  if (!Array.isArray(reply) || reply.length !== 6) throw new Error('page script: bad reply');
-  const [state, scanned, admitted, used, count, json] = reply as unknown[];
+  if (!Array.isArray(reply) || reply.length !== 7) throw new Error('page script: bad reply');
+  const [state, scanned, admitted, used, count, json, version] = reply as unknown[];
   const text = (value: unknown) => (Buffer.isBuffer(value) ? value.toString('latin1') : '');
   const stateText = text(state);
-  if (stateText !== 'full' && stateText !== 'end' && stateText !== 'more') {
-    throw new Error(`page script: bad state ${stateText}`);
-  }
+  if (!isStepState(stateText)) throw new Error(`page script: bad state ${stateText}`);
   if (typeof used !== 'number' || typeof count !== 'number' || !Buffer.isBuffer(json)) {
     throw new Error('page script: bad reply');
   }
   return { state: stateText, lastScanned: text(scanned) || undefined,
-    lastAdmitted: text(admitted) || undefined, usedBytes: used, count, json };
+    lastAdmitted: text(admitted) || undefined, usedBytes: used, count, json,
+    version: text(version) || undefined };
+}
+
+function isStepState(text: string): text is StepState {
+  return text === 'same' || text === 'full' || text === 'end' || text === 'more';
 }

@@ -1,16 +1,19 @@
 // The referrers index in Redis: one sorted set of referrer digests per (repository, subject),
 // the descriptors beside it.
 
+import { randomBytes } from 'node:crypto';
 import type { RedisConnection } from './connection.js';
 import type { Referrer } from '../oci/manifest.js';
 import {
   EMPTY_INDEX_BYTES, joinEntries, toStoredDescriptor, type ReferrersQuery,
 } from '../oci/referrers.js';
 import { execAll, guard } from './guard.js';
-import { pageStep } from './page-script.js';
+import { PageCache, pageCacheKey } from './page-cache.js';
+import { pageStep, type PageKeys, type PageQuestion, type PageStep } from './page-script.js';
 import {
   descriptorsKey, entryMeta, entryMetaKey, indexedAtKey, journalField, mirrorDirtyKey,
-  mirrorRepositoriesKey, pendingKey, pinnedKey, referrersKey, repositoriesKey, subjectsKey,
+  mirrorRepositoriesKey, pendingKey, pinnedKey, referrersKey, repositoriesKey,
+  subjectVersionsKey, subjectsKey,
 } from './keys.js';
 
 export interface ReferrersPage {
@@ -30,8 +33,28 @@ export interface IndexEntry {
   readonly indexedAt: number | undefined;
 }
 
+export interface IndexOptions {
+  /** Bytes of recent pages kept in this process, served while unchanged (0: none). */
+  readonly pageCacheBytes: number;
+}
+
 export class ReferrersIndex {
-  constructor(private readonly redis: RedisConnection) {}
+  readonly #cache: PageCache<ReferrersPage>;
+  /** Change tokens are this process's random prefix and a counter: never reused anywhere. */
+  readonly #tokenPrefix = randomBytes(9).toString('base64url');
+  #changes = 0;
+
+  constructor(
+    private readonly redis: RedisConnection,
+    options: IndexOptions = { pageCacheBytes: 0 },
+  ) {
+    this.#cache = new PageCache(options.pageCacheBytes);
+  }
+
+  #changeToken(): string {
+    this.#changes += 1;
+    return `${this.#tokenPrefix}.${this.#changes}`;
+  }
 
   /**
    * Records a referrer the upstream accepted, and clears its journal entry in the same
@@ -52,6 +75,7 @@ export class ReferrersIndex {
         // The first time only: a re-push or a rebuild does not make a referrer younger.
         .hsetnx(indexedAtKey(repository), descriptor.digest, String(Date.now()))
         .hincrby(mirrorDirtyKey(repository), subject, 1)
+        .hset(subjectVersionsKey(repository), subject, this.#changeToken())
         .hdel(pendingKey(repository), journalField('add', descriptor.digest))),
     );
     await this.#listDirtyRepository(repository);
@@ -114,7 +138,8 @@ export class ReferrersIndex {
         // Deleting a manifest drops every tag on it (distribution-spec "Deleting Manifests"),
         // its pin included: a later push of the same bytes must be pinned again.
         .srem(pinnedKey(repository, subject), digest)
-        .hincrby(mirrorDirtyKey(repository), subject, 1);
+        .hincrby(mirrorDirtyKey(repository), subject, 1)
+        .hset(subjectVersionsKey(repository), subject, this.#changeToken());
     }
 
     await guard('index remove', () => execAll(transaction));
@@ -139,7 +164,8 @@ export class ReferrersIndex {
    * One page of the referrers of `subject`, in digest order, filtered and size-bounded, as the
    * joined descriptor JSON Redis holds. Entries are admitted by their stored size before they
    * are read, so a page never reads more descriptors than it sends (a descriptor may carry
-   * megabytes of annotations). Usually one round trip; see page-script.ts.
+   * megabytes of annotations). Usually one round trip (page-script.ts), which also tells
+   * whether the page this process holds for the same question is still current.
    */
   async page(
     repository: string,
@@ -147,26 +173,58 @@ export class ReferrersIndex {
     query: ReferrersQuery,
     boundBytes: number,
   ): Promise<ReferrersPage> {
+    const cacheKey = pageCacheKey(repository, subject, query.artifactTypes, query.last,
+      boundBytes);
+    const held = this.#cache.get(cacheKey);
     const keys = { referrers: referrersKey(repository, subject),
-      entryMeta: entryMetaKey(repository), descriptors: descriptorsKey(repository) };
-    const parts: Buffer[] = [];
-    let state = { start: query.last === undefined ? '-' : `(${query.last}`,
-      usedBytes: EMPTY_INDEX_BYTES, count: 0 };
-    let lastAdmitted: string | undefined;
+      entryMeta: entryMetaKey(repository), descriptors: descriptorsKey(repository),
+      versions: subjectVersionsKey(repository) };
+    const question = { subject, boundBytes, artifactTypes: query.artifactTypes,
+      heldVersion: held?.version };
 
-    for (;;) {
-      const step = await guard('index read', () =>
-        pageStep(this.redis, keys, state, boundBytes, query.artifactTypes));
+    const first = await this.#step(keys, question, query.last === undefined ? '-'
+      : `(${query.last}`);
+    if (first.state === 'same') {
+      if (held === undefined) throw new Error('page script: same as no page');
+      return held.page;
+    }
+    if (first.state === 'more') return this.#finishPage(keys, question, first);
+
+    const page = { manifests: first.json, count: first.count,
+      continueAfter: first.state === 'full' ? first.lastAdmitted : undefined };
+    // A page read in one step is the list at exactly that version.
+    if (first.version !== undefined) {
+      this.#cache.set(cacheKey, first.version, page, page.manifests.length);
+    }
+    return page;
+  }
+
+  #step(keys: PageKeys, question: PageQuestion, start: string, from?: PageStep) {
+    const state = { start, usedBytes: from?.usedBytes ?? EMPTY_INDEX_BYTES,
+      count: from?.count ?? 0 };
+    return guard('index read', () => pageStep(this.redis, keys, state, question));
+  }
+
+  /**
+   * Goes on past the first step's scan limit (a filter that matches little of a long list).
+   * Such a page spans several Redis calls, so it is not cached.
+   */
+  async #finishPage(
+    keys: PageKeys,
+    question: PageQuestion,
+    first: PageStep,
+  ): Promise<ReferrersPage> {
+    const parts = first.json.length > 0 ? [first.json] : [];
+    let lastAdmitted = first.lastAdmitted;
+    let step = first;
+    while (step.state === 'more' && step.lastScanned !== undefined) {
+      step = await this.#step(keys, { ...question, heldVersion: undefined },
+        `(${step.lastScanned}`, step);
       if (step.json.length > 0) parts.push(step.json);
       lastAdmitted = step.lastAdmitted ?? lastAdmitted;
-
-      const manifests = { manifests: joinEntries(parts), count: step.count };
-      if (step.state === 'full') return { ...manifests, continueAfter: lastAdmitted };
-      if (step.state === 'end' || step.lastScanned === undefined) {
-        return { ...manifests, continueAfter: undefined };
-      }
-      state = { start: `(${step.lastScanned}`, usedBytes: step.usedBytes, count: step.count };
     }
+    return { manifests: joinEntries(parts), count: step.count,
+      continueAfter: step.state === 'full' ? lastAdmitted : undefined };
   }
 
   async ping(): Promise<boolean> {

@@ -82,3 +82,46 @@ describe('the page script', () => {
     assert.deepEqual(page.digests, [fakeDigest(0), fakeDigest(1)]);
   });
 });
+
+describe('pages kept by a process', () => {
+  // Two indexes on one Redis stand for two proxy processes.
+  const cached = () => new ReferrersIndex(redis, { pageCacheBytes: 1 << 20 });
+  const everything = { artifactTypes: [] };
+
+  it('are served again while unchanged, and never after another process changed the list',
+    async () => {
+      const [reader, writer] = [cached(), cached()];
+      const all = Array.from({ length: 200 }, (_, n) => fakeDigest(n));
+      await indexFakeReferrers(redis, 'cache/change', SUBJECT, 200, () => 'a/sig');
+      const first = await readPage(reader, 'cache/change', SUBJECT, everything, 1 << 20);
+      assert.deepEqual(first.digests, all);
+      const before = await redisOutputBytes();
+      assert.deepEqual(await readPage(reader, 'cache/change', SUBJECT, everything, 1 << 20),
+        first);
+      const sent = await redisOutputBytes() - before;
+      assert.ok(sent < first.bytes / 4, `Redis sent ${sent} bytes for a page it had confirmed`);
+
+      await writer.remove('cache/change', fakeDigest(1));
+      assert.deepEqual((await readPage(reader, 'cache/change', SUBJECT, everything, 1 << 20))
+        .digests, all.filter((digest) => digest !== fakeDigest(1)));
+      await indexFakeReferrers(redis, 'cache/change', SUBJECT, 2, () => 'a/sig');
+      assert.deepEqual((await readPage(reader, 'cache/change', SUBJECT, everything, 1 << 20))
+        .digests, all);
+    });
+
+  it('are not served after Redis lost its data', async () => {
+    const reader = cached();
+    await indexFakeReferrers(redis, 'cache/lost', SUBJECT, 2, () => 'a/sig');
+    assert.equal((await readPage(reader, 'cache/lost', SUBJECT, everything, 4096)).digests
+      .length, 2);
+    await redis.flushall();
+    await indexFakeReferrers(redis, 'cache/lost', SUBJECT, 1, () => 'a/sig');
+    assert.deepEqual((await readPage(reader, 'cache/lost', SUBJECT, everything, 4096)).digests,
+      [fakeDigest(0)]);
+  });
+});
+
+async function redisOutputBytes(): Promise<number> {
+  const stats = await redis.info('stats');
+  return Number(/total_net_output_bytes:(\d+)/.exec(stats)?.[1]);
+}

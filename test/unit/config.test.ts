@@ -84,6 +84,16 @@ describe('settings', () => {
     }
   });
 
+  it('keeps 32 MiB of referrers pages by default; 0 turns that off', () => {
+    const up = ['--upstream', 'http://reg'];
+    assert.equal(load(up).referrersCacheBytes, 32 * 1024 * 1024);
+    assert.equal(load(up, { REFERRERS_CACHE_BYTES: '0' }).referrersCacheBytes, 0);
+    assertBadSetting(() => load([...up, '--referrers-cache-bytes', '10']),
+      /REFERRERS_CACHE_BYTES.*must be 0 or between/);
+    assertBadSetting(() => load([...up, '--referrers-cache-bytes', '-1']),
+      /REFERRERS_CACHE_BYTES/);
+  });
+
   it('never shows a Redis password in the effective settings', () => {
     for (const redis of ['redis://:s3cret@r:6379/0', 'redis://r:6379/?password=s3cret']) {
       const config = load(['--upstream', 'http://reg', '--redis', redis]);
