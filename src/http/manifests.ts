@@ -90,10 +90,10 @@ async function storeManifest(
   if (referrer === undefined) return forwardAndRelay(ctx, deps, body);
 
   const { repository } = target;
-  await deps.locks.withLock(repository, referrer.descriptor.digest, async () => {
-    // If the exchange breaks, the upstream may or may not have stored the manifest: the
-    // journal entry stays, and recovery asks the upstream later.
-    await deps.journal.record({ op: 'add', repository, referrer, since: Date.now() });
+  // If the exchange breaks, the upstream may or may not have stored the manifest: the
+  // journal entry stays, and recovery asks the upstream later.
+  const change = { op: 'add', repository, referrer, since: Date.now() } as const;
+  await deps.locks.withJournalledLock(deps.journal, change, async () => {
     const response = await forward(ctx, deps, body);
     ctx.state.upstreamStatus = response.status;
     await settlePush(ctx, deps, repository, referrer, response);

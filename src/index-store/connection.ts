@@ -34,3 +34,22 @@ export function openRedis(url: string, options: ConnectionOptions): RedisConnect
     },
   });
 }
+
+/**
+ * Runs `first` then `second`, where `second` must not take effect before `first`. On a single
+ * server both go down one connection, which Redis answers in order, so `second` is sent
+ * without waiting: one round trip. On a cluster their keys may live on different nodes, so
+ * it waits. If `first` fails, `second` may still have run: callers pick pairs where that is
+ * harmless.
+ */
+export async function inOrder<A, B>(
+  redis: RedisConnection,
+  first: () => Promise<A>,
+  second: () => Promise<B>,
+): Promise<[A, B]> {
+  if (redis.isCluster) {
+    const a = await first();
+    return [a, await second()];
+  }
+  return Promise.all([first(), second()]);
+}

@@ -3,9 +3,10 @@
 // leaves here is settled later from what the upstream holds (src/recovery.ts). Recording first
 // also means a change is refused while Redis is unreachable, before the upstream is touched.
 
-import type { RedisConnection } from './connection.js';
+import { inOrder, type RedisConnection } from './connection.js';
 import type { Descriptor, Referrer } from '../oci/manifest.js';
 import { guard } from './guard.js';
+import type { FieldWrite } from './lock.js';
 import { journalField, pendingKey, pendingRepositoriesKey } from './keys.js';
 
 export type PendingChange =
@@ -27,13 +28,18 @@ export class ChangeJournal {
 
   /** The entry is written before the repository is listed: see forgetRepositoryIfSettled. */
   async record(change: PendingChange): Promise<void> {
-    const field = journalField(change.op, changedDigest(change));
-    const record = JSON.stringify(toStored(change));
+    const { key, field, value } = journalWrite(change);
+    await this.recordWith(change.repository, () => this.redis.hset(key, field, value));
+  }
 
-    await guard('journal write', async () => {
-      await this.redis.hset(pendingKey(change.repository), field, record);
-      await this.redis.sadd(pendingRepositoriesKey(), change.repository);
-    });
+  /**
+   * Writes an entry with `write` (which may do more in the same step, such as take a lock),
+   * then lists the repository, in that order; resolves to what `write` resolved to.
+   */
+  async recordWith<T>(repository: string, write: () => Promise<T>): Promise<T> {
+    const [written] = await guard('journal write', () => inOrder(this.redis, write,
+      () => this.redis.sadd(pendingRepositoriesKey(), repository)));
+    return written;
   }
 
   async clear(repository: string, op: PendingChange['op'], digest: string): Promise<void> {
@@ -64,6 +70,13 @@ export class ChangeJournal {
       }
     });
   }
+}
+
+/** The hash field that records `change`, for writing it together with something else. */
+export function journalWrite(change: PendingChange): FieldWrite {
+  return { key: pendingKey(change.repository),
+    field: journalField(change.op, changedDigest(change)),
+    value: JSON.stringify(toStored(change)) };
 }
 
 function toStored(change: PendingChange): StoredChange {

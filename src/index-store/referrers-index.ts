@@ -2,7 +2,7 @@
 // the descriptors beside it.
 
 import { randomBytes } from 'node:crypto';
-import type { RedisConnection } from './connection.js';
+import { inOrder, type RedisConnection } from './connection.js';
 import type { Referrer } from '../oci/manifest.js';
 import {
   EMPTY_INDEX_BYTES, joinEntries, toStoredDescriptor, type ReferrersQuery,
@@ -64,7 +64,7 @@ export class ReferrersIndex {
     const { subject, descriptor } = referrer;
     const stored = toStoredDescriptor(descriptor);
 
-    await guard('index add', () =>
+    const transaction = () =>
       execAll(this.redis
         .multi()
         .zadd(referrersKey(repository, subject), 0, descriptor.digest)
@@ -76,9 +76,9 @@ export class ReferrersIndex {
         .hsetnx(indexedAtKey(repository), descriptor.digest, String(Date.now()))
         .hincrby(mirrorDirtyKey(repository), subject, 1)
         .hset(subjectVersionsKey(repository), subject, this.#changeToken())
-        .hdel(pendingKey(repository), journalField('add', descriptor.digest))),
-    );
-    await this.#listDirtyRepository(repository);
+        .hdel(pendingKey(repository), journalField('add', descriptor.digest)));
+    await guard('index add', () => inOrder(this.redis, transaction,
+      () => this.#listDirtyRepository(repository)));
   }
 
   /** Every referrer digest of `subject`, in digest order. */
@@ -143,7 +143,9 @@ export class ReferrersIndex {
     }
 
     await guard('index remove', () => execAll(transaction));
-    if (subject !== undefined) await this.#listDirtyRepository(repository);
+    if (subject !== undefined) {
+      await guard('index remove', () => this.#listDirtyRepository(repository));
+    }
     return subject;
   }
 
@@ -154,10 +156,10 @@ export class ReferrersIndex {
    */
   async #listDirtyRepository(repository: string): Promise<void> {
     // Two global keys: in a Redis Cluster they may live in different slots, so no MULTI.
-    await guard('index add', () => Promise.all([
+    await Promise.all([
       this.redis.sadd(mirrorRepositoriesKey(), repository),
       this.redis.sadd(repositoriesKey(), repository),
-    ]));
+    ]);
   }
 
   /**
