@@ -89,17 +89,19 @@ describe('joinEntries and renderIndexBytes', () => {
 });
 
 describe('readPageReply (the page script reply)', () => {
-  const reply = (state: string) => [Buffer.from(state), Buffer.from('sha256:a'), Buffer.from(''),
-    120, 1, Buffer.from('{}')];
+  const reply = (state: string, version = 'tok.1') => [Buffer.from(state),
+    Buffer.from('sha256:a'), Buffer.from(''), 120, 1, Buffer.from('{}'), Buffer.from(version)];
 
-  it('reads a well-formed reply, an empty digest meaning none', () => {
+  it('reads a well-formed reply, an empty digest or version meaning none', () => {
     assert.deepEqual(readPageReply(reply('more')), { state: 'more', lastScanned: 'sha256:a',
-      lastAdmitted: undefined, usedBytes: 120, count: 1, json: Buffer.from('{}') });
+      lastAdmitted: undefined, usedBytes: 120, count: 1, json: Buffer.from('{}'),
+      version: 'tok.1' });
+    assert.equal(readPageReply(reply('same', '')).version, undefined);
   });
 
   it('refuses anything else as a fault', () => {
     for (const bad of [null, 'x', reply('done'), reply('end').slice(1),
-      [...reply('end').slice(0, 3), '120', 1, Buffer.from('')]]) {
+      [...reply('end').slice(0, 3), '120', 1, Buffer.from(''), Buffer.from('')]]) {
       assert.throws(() => readPageReply(bad), /page script/);
     }
   });
