@@ -2,6 +2,7 @@
 // latency of one referrers page with what it was on a small index, and report Redis memory
 // per referrer.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { ReferrersIndex } from '../src/index-store/referrers-index.js';
 import { toStoredDescriptor } from '../src/oci/referrers.js';
@@ -14,7 +15,8 @@ import { fmt } from './run.js';
 const REPOSITORY = 'bench/scale';
 const PER_SUBJECT = 10;
 const QUERIES = 5000;
-const ROUNDS = 5;
+const ROUNDS = 10;
+const ROUND_PAUSE_MS = 300;
 const EVERYTHING = { artifactTypes: [], last: undefined };
 
 export async function measureIndexScale(url: string, referrers: number): Promise<Figure[]> {
@@ -66,8 +68,10 @@ async function load(redis: Redis, from: number, to: number): Promise<void> {
 
 /**
  * Microseconds of one page read through the index: the lowest median of several rounds of
- * reads, after a round of unmeasured ones. On a shared machine other processes' bursts
- * doubled a single median in either phase; the lowest round is what the index itself costs.
+ * reads, spread over a few seconds, after a round of unmeasured ones. On a shared 2-core
+ * machine the reader's median swung between about 55 and 155 us from one second to the next
+ * while Redis's own time for the script stayed at 23 to 31 us (SLOWLOG); the lowest round
+ * is what the index costs, not what the neighbours did.
  */
 async function pageLatencyUs(index: ReferrersIndex, subject: string): Promise<number> {
   const medians: number[] = [];
@@ -81,6 +85,7 @@ async function pageLatencyUs(index: ReferrersIndex, subject: string): Promise<nu
     times.sort((a, b) => a - b);
     // Round 0 warms up (JIT, connection, Redis settling after the load) and is not counted.
     if (round > 0) medians.push(times[Math.floor(times.length / 2)] ?? 0);
+    await sleep(ROUND_PAUSE_MS);
   }
   return Math.min(...medians);
 }
