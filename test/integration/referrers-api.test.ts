@@ -22,6 +22,7 @@ import {
   pushSubjectImage,
 } from '../support/registry-client.js';
 import { startProxyEnv, type ProxyEnv } from '../support/proxy-env.js';
+import { waitForPin } from '../support/waiting.js';
 
 const INDEX_TYPE = 'application/vnd.oci.image.index.v1+json';
 const SIGNATURE = 'application/vnd.dev.cosign.artifact.sig.v1+json';
@@ -227,6 +228,9 @@ describe('deleting through the proxy', () => {
     const subject = await pushSubject('del/bypass');
     const sbom = artifactManifest({ subject, artifactType: SBOM });
     await pushReferrer('del/bypass', sbom);
+    // Once pinned, the mirror is done with it; before that, a pin attempt finding the manifest
+    // gone (with the proxy's own access) rightly drops it, which made this test flaky.
+    await waitForPin(env.registry.url, 'del/bypass', sbom.manifest.digest);
     assert.equal((await deleteManifest(env.registry.url, 'del/bypass', sbom.manifest.digest))
       .status, 202);
 
