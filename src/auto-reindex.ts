@@ -1,6 +1,8 @@
 // An index found empty (Redis lost its data, or this is a first start in front of a registry
 // that already holds referrers) is rebuilt from the registry without being asked. Checked each
-// time Redis becomes ready, so a Redis that restarts without persistence is caught too.
+// time Redis becomes ready, so a Redis that restarts without persistence is caught too, and
+// every interval, so data lost without a disconnect (FLUSHALL, a failover to an empty
+// replica) is caught as well.
 
 import type { RedisConnection } from './index-store/connection.js';
 import { initializedKey, reindexLockKey } from './index-store/keys.js';
@@ -13,6 +15,7 @@ const LOCK_MS = 30_000;
 
 export class AutoReindex {
   #running: Promise<void> = Promise.resolve();
+  #timer: NodeJS.Timeout | undefined;
   readonly #abort = new AbortController();
 
   constructor(
@@ -30,6 +33,12 @@ export class AutoReindex {
     });
   }
 
+  /** Checks every `intervalMs` as well as on each reconnect. */
+  start(intervalMs: number): void {
+    this.#timer = setInterval(() => this.check(), intervalMs);
+    this.#timer.unref();
+  }
+
   /** Resolves when a rebuild started by check() has finished. */
   settled(): Promise<void> {
     return this.#running;
@@ -37,6 +46,7 @@ export class AutoReindex {
 
   /** Stops a running rebuild between manifests; the next start begins it again. */
   async stop(): Promise<void> {
+    clearInterval(this.#timer);
     this.#abort.abort();
     await this.#running;
   }

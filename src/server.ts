@@ -7,7 +7,9 @@ import type { AddressInfo } from 'node:net';
 import { describeConfig, type Config } from './config.js';
 import { AccessCache } from './http/access-cache.js';
 import { createApp } from './http/app.js';
-import { answerClientError } from './http/client-errors.js';
+import {
+  answerClientError, answerConnect, answerExpectation,
+} from './http/client-errors.js';
 import { frontHandler } from './http/front.js';
 import { openRedis, type RedisConnection } from './index-store/connection.js';
 import { DigestLocks } from './index-store/digest-lock.js';
@@ -35,6 +37,9 @@ const SHUTDOWN_GRACE_MS = 10_000;
  */
 const RECOVERY: RecoveryOptions = { settleAfterMs: 180_000, intervalMs: 30_000 };
 
+/** One EXISTS this often finds an index lost without a disconnect (FLUSHALL). */
+const EMPTY_INDEX_CHECK_MS = 30_000;
+
 /** Bounds the access cache: about 100 bytes an entry. */
 const ACCESS_CACHE_ENTRIES = 10_000;
 
@@ -54,6 +59,8 @@ export interface ServerOptions {
   readonly recovery?: RecoveryOptions;
   /** Timing of the mirror worker; tests shorten it. */
   readonly mirror?: Pick<MirrorOptions, 'intervalMs' | 'debounceMs'>;
+  /** How often an empty index is looked for besides reconnects; tests shorten it. */
+  readonly emptyIndexCheckMs?: number;
   /** Replaces RETENTION_INTERVAL (when that is set) with a shorter one; tests use it. */
   readonly retentionIntervalMs?: number;
 }
@@ -81,6 +88,7 @@ export async function startServer(
     () => mirror.kick());
   redis.on('ready', () => autoReindex.check());
   if (redis.status === 'ready') autoReindex.check();
+  autoReindex.start(options.emptyIndexCheckMs ?? EMPTY_INDEX_CHECK_MS);
   recovery.start();
   mirror.start();
   const notifications = new NotificationHandler(index, locks, own, () => mirror.kick());
@@ -102,6 +110,8 @@ export async function startServer(
     ? createServer(timeouts, handler)
     : createHttpsServer({ ...timeouts, cert: config.tls.cert, key: config.tls.key }, handler);
   server.on('clientError', answerClientError(logger));
+  server.on('connect', answerConnect(logger));
+  server.on('checkExpectation', answerExpectation(logger));
   await listen(server, config.listenHost, config.listenPort);
 
   const url = serverUrl(server, config.tls === undefined ? 'http' : 'https');

@@ -34,11 +34,12 @@ export type FrontChoice =
   | { readonly to: 'stream' | 'redirect'; readonly path: string; readonly route: Route };
 
 export function chooseHandling(method: string, url: string, blobRedirect: boolean): FrontChoice {
-  // Koa refuses escaped /v2/ paths with 400 (app.ts); a fragment is parsed there as well.
-  if (url.includes('%') || url.includes('#')) return { to: 'koa' };
-
   const query = url.indexOf('?');
   const path = query < 0 ? url : url.slice(0, query);
+  // Koa refuses escaped /v2/ paths with 400 (app.ts); a fragment is parsed there as well. An
+  // escape in the query is ordinary (a redirected blob GET keeps it).
+  if (path.includes('%') || url.includes('#')) return { to: 'koa' };
+
   const route = classifyRoute(method, path);
   if (route.intercepted) return { to: 'koa' };
   const redirect = blobRedirect && route.kind === 'blob' && method === 'GET';

@@ -3,8 +3,10 @@
 // after the index write succeeded (design.md invariants 1 and 2).
 
 import {
-  DigestInvalidError, NameInvalidError, ReferenceInvalidError, TagLockedError, TagReservedError,
+  DigestInvalidError, IndexUnavailableError, NameInvalidError, ReferenceInvalidError,
+  TagLockedError, TagReservedError,
 } from '../errors.js';
+import type { HeldLock } from '../index-store/lock.js';
 import { lockingRule, mayPushLockedTag } from '../lifecycle/tag-locks.js';
 import { tagDigest } from '../upstream/tags.js';
 import { callerRequest } from './caller.js';
@@ -93,21 +95,26 @@ async function storeManifest(
   // If the exchange breaks, the upstream may or may not have stored the manifest: the
   // journal entry stays, and recovery asks the upstream later.
   const change = { op: 'add', repository, referrer, since: Date.now() } as const;
-  await deps.locks.withJournalledLock(deps.journal, change, async () => {
+  await deps.locks.withJournalledLock(deps.journal, change, async (lock) => {
     const response = await forward(ctx, deps, body);
     ctx.state.upstreamStatus = response.status;
-    await settlePush(ctx, deps, repository, referrer, response);
+    await settlePush(ctx, deps, { repository, referrer, response, lock });
     relay(ctx, response, deps.upstream.origin.origin);
   });
 }
 
 /** Indexes an accepted referrer (then, and only then, OCI-Subject), or clears the journal. */
+interface PushOutcome {
+  readonly repository: string;
+  readonly referrer: Referrer;
+  readonly response: UpstreamResponse;
+  readonly lock: Pick<HeldLock, 'intact'>;
+}
+
 async function settlePush(
   ctx: ProxyContext,
   deps: Dependencies,
-  repository: string,
-  referrer: Referrer,
-  response: UpstreamResponse,
+  { repository, referrer, response, lock }: PushOutcome,
 ): Promise<void> {
   const digest = referrer.descriptor.digest;
   if (!accepted(response, referrer)) {
@@ -116,6 +123,10 @@ async function settlePush(
     return;
   }
 
+  // After a Redis outage longer than the lock's expiry, a delete through another proxy may
+  // have run meanwhile; indexing now could list a manifest already gone (invariant 7). The
+  // journal entry stays, recovery settles it from the registry, and the client retries.
+  if (!lock.intact()) throw new IndexUnavailableError('digest lock lost during the push');
   await deps.index.add(repository, referrer);
   deps.mirror.kick();
   ctx.state.subject = referrer.subject;

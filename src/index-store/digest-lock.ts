@@ -24,10 +24,13 @@ const MAX_PAUSE_MS = 100;
 
 type Attempt = () => Promise<HeldLock | undefined>;
 
+/** Work done holding the lock; it may ask the lock whether it still certainly holds it. */
+export type Work<T> = (lock: Pick<HeldLock, 'intact'>) => Promise<T>;
+
 export class DigestLocks {
   constructor(private readonly redis: RedisConnection) {}
 
-  async withLock<T>(repository: string, digest: string, work: () => Promise<T>): Promise<T> {
+  async withLock<T>(repository: string, digest: string, work: Work<T>): Promise<T> {
     const key = digestLockKey(repository, digest);
     return this.#holding(() => guard('digest lock', () => tryLock(this.redis, key, LOCK_MS)),
       work);
@@ -41,7 +44,7 @@ export class DigestLocks {
   async withJournalledLock<T>(
     journal: ChangeJournal,
     change: PendingChange,
-    work: () => Promise<T>,
+    work: Work<T>,
   ): Promise<T> {
     const key = digestLockKey(change.repository, changedDigest(change));
     const attempt = () => journal.recordWith(change.repository, () => tryLockAndWrite(
@@ -49,10 +52,10 @@ export class DigestLocks {
     return this.#holding(attempt, work);
   }
 
-  async #holding<T>(attempt: Attempt, work: () => Promise<T>): Promise<T> {
+  async #holding<T>(attempt: Attempt, work: Work<T>): Promise<T> {
     const lock = await this.#acquire(attempt);
     try {
-      return await work();
+      return await work(lock);
     } finally {
       // Not awaited: the answer need not wait for it, and it expires on its own if lost.
       lock.release().catch(() => undefined);

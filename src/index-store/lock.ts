@@ -22,6 +22,13 @@ export interface FieldWrite {
 
 export interface HeldLock {
   release(): Promise<void>;
+  /**
+   * True while the lock is certainly still ours: every renewal so far succeeded and the last
+   * one (or the taking) is less than half an expiry old, so the key outlives this moment by
+   * at least half an expiry. False once a renewal failed (Redis unreachable, the key gone or
+   * someone else's): after an outage longer than the expiry, another process may hold it.
+   */
+  intact(): boolean;
 }
 
 /** Takes the lock if it is free; undefined when another holder has it. */
@@ -31,8 +38,9 @@ export async function tryLock(
   expiryMs: number,
 ): Promise<HeldLock | undefined> {
   const token = randomUUID();
+  const sentAt = Date.now();
   if (await redis.set(key, token, 'PX', expiryMs, 'NX') !== 'OK') return undefined;
-  return held(redis, key, token, expiryMs);
+  return held(redis, { key, token, expiryMs, sentAt });
 }
 
 /** tryLock that also writes `write` when, and only when, it takes the lock: one round trip. */
@@ -43,14 +51,31 @@ export async function tryLockAndWrite(
   write: FieldWrite,
 ): Promise<HeldLock | undefined> {
   const token = randomUUID();
+  const sentAt = Date.now();
   const taken = await redis.eval(LOCK_AND_HSET, 2, key, write.key, token, expiryMs, write.field,
     write.value);
-  return taken === 1 ? held(redis, key, token, expiryMs) : undefined;
+  return taken === 1 ? held(redis, { key, token, expiryMs, sentAt }) : undefined;
 }
 
-function held(redis: RedisConnection, key: string, token: string, expiryMs: number): HeldLock {
+interface Taken {
+  readonly key: string;
+  readonly token: string;
+  readonly expiryMs: number;
+  /** When the taking command was sent: the expiry runs from no earlier than this. */
+  readonly sentAt: number;
+}
+
+function held(redis: RedisConnection, { key, token, expiryMs, sentAt }: Taken): HeldLock {
+  let confirmedAt = sentAt;
+  let failed = false;
   const renewal = setInterval(() => {
-    redis.eval(RENEW, 1, key, token, expiryMs).catch(() => undefined);
+    const sentAt = Date.now();
+    redis.eval(RENEW, 1, key, token, expiryMs).then((renewed) => {
+      if (renewed === 1) confirmedAt = sentAt;
+      else failed = true;
+    }, () => {
+      failed = true;
+    });
   }, Math.max(expiryMs / 3, 100));
   renewal.unref();
   return {
@@ -58,5 +83,6 @@ function held(redis: RedisConnection, key: string, token: string, expiryMs: numb
       clearInterval(renewal);
       await redis.eval(RELEASE, 1, key, token);
     },
+    intact: () => !failed && Date.now() - confirmedAt < expiryMs / 2,
   };
 }

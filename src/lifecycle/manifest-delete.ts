@@ -3,6 +3,7 @@
 // lock and the journal make a delete safe against a concurrent push of the same digest and
 // against a crash between the registry's answer and the index write (design.md 2 and 7).
 
+import { IndexUnavailableError } from '../errors.js';
 import type { DigestLocks } from '../index-store/digest-lock.js';
 import type { ChangeJournal } from '../index-store/journal.js';
 import type { ReferrersIndex } from '../index-store/referrers-index.js';
@@ -42,7 +43,7 @@ export class ManifestDeleter {
     options: DeleteOptions,
   ): Promise<DeleteOutcome> {
     // Locked even when nothing is indexed yet: a push of this digest may be on its way.
-    return this.locks.withLock(repository, digest, async () => {
+    return this.locks.withLock(repository, digest, async (lock) => {
       const subject = await this.index.subjectOf(repository, digest);
       if (subject === undefined) {
         const response = await send();
@@ -52,6 +53,8 @@ export class ManifestDeleter {
       await this.journal.record({ op: 'remove', repository, digest, since: Date.now() });
       const response = await send();
       const gone = isGone(response, options);
+      // As for pushes (http/manifests.ts): a lock lost in an outage leaves it to recovery.
+      if (gone && !lock.intact()) throw new IndexUnavailableError('digest lock lost');
       await this.#settle(repository, digest, gone);
       return { response, subject, gone };
     });

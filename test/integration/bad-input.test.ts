@@ -123,6 +123,19 @@ describe('malformed headers', () => {
     assert.equal(statusOf(oversized), 431);
     assert.equal(ociCodeOf(oversized), 'SIZE_INVALID');
   });
+
+  // Regression: Node answered these itself, with no OCI body (CONNECT: none at all).
+  it('answers CONNECT and unmet Expect headers with an OCI error body', async () => {
+    const tunnel = await raw(`CONNECT 127.0.0.1:${port} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    assert.equal(statusOf(tunnel), 405);
+    assert.equal(ociCodeOf(tunnel), 'UNSUPPORTED');
+
+    const expect = await raw('GET /v2/ HTTP/1.1\r\nHost: x\r\nExpect: 999-nope\r\n'
+      + 'Connection: close\r\n\r\n');
+    assert.equal(statusOf(expect), 417);
+    assert.equal(ociCodeOf(expect), 'UNSUPPORTED');
+    assert.equal((await fetch(`${env.url}/healthz`)).status, 200);
+  });
 });
 
 describe('manifest bodies', () => {

@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { DigestLocks } from '../../src/index-store/digest-lock.js';
 import { ChangeJournal, journalWrite, type PendingChange } from '../../src/index-store/journal.js';
@@ -75,6 +76,44 @@ describe('DigestLocks.withJournalledLock', () => {
     await Promise.all([run('a'), run('b'), run('c')]);
     for (let n = 0; n < order.length; n += 2) {
       assert.equal(order[n]?.split(' ')[0], order[n + 1]?.split(' ')[0], order.join(', '));
+    }
+  });
+});
+
+// Regression: a push held its lock through a Redis outage longer than the lock's expiry,
+// another proxy deleted the digest meanwhile, and the push then indexed a manifest already gone
+// (invariant 7). The holder now knows when the lock may no longer be its own.
+describe('a held lock', () => {
+  it('stays intact while its renewals succeed', async () => {
+    const lock = await tryLock(redis, 'rp:test:intact', 300);
+    assert.ok(lock !== undefined);
+    await sleep(700);
+    assert.equal(lock.intact(), true);
+    await lock.release();
+  });
+
+  it('is no longer intact once another holder has the key', async () => {
+    const lock = await tryLock(redis, 'rp:test:taken', 300);
+    assert.ok(lock !== undefined);
+    await redis.set('rp:test:taken', 'someone-else', 'PX', 10_000); // as after a data loss
+    await sleep(300);
+    assert.equal(lock.intact(), false);
+    await lock.release();
+    assert.equal(await redis.get('rp:test:taken'), 'someone-else', 'never frees another\'s');
+  });
+
+  it('is no longer intact while Redis cannot be reached', async () => {
+    const lonely = await startRedis({ appendonly: false });
+    const client = new Redis(lonely.url, { maxRetriesPerRequest: 0 });
+    try {
+      const lock = await tryLock(client, 'rp:test:outage', 300);
+      assert.ok(lock !== undefined);
+      lonely.kill('SIGKILL');
+      await sleep(400);
+      assert.equal(lock.intact(), false);
+    } finally {
+      client.disconnect();
+      await lonely.stop();
     }
   });
 });

@@ -29,6 +29,13 @@ describe('what the front handler does with a request', () => {
     assert.equal(chooseHandling('HEAD', blob, true).to, 'stream');
     assert.equal(chooseHandling('GET', '/v2/team/app/blobs/uploads/u1', true).to, 'stream');
   });
+
+  // Regression: any '%' sent the request to Koa, which streamed a blob GET whose query held
+  // an escape (`?c=%20d`) instead of redirecting it.
+  it('redirects a blob GET whose query holds escapes, and streams such plain traffic', () => {
+    assert.equal(chooseHandling('GET', `${blob}?a=b&c=%20d`, true).to, 'redirect');
+    assert.equal(chooseHandling('GET', '/v2/_catalog?last=a%2Fb', false).to, 'stream');
+  });
 });
 
 describe('blob redirect location', () => {
