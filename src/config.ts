@@ -230,8 +230,8 @@ export function parseConfig(raw: RawSettings): Config {
     redisCluster: parseSwitch(value('redisCluster'), label('redisCluster')),
     maxManifestBytes: parseByteCount(value('maxManifestBytes'), label('maxManifestBytes')),
     referrersPageBytes: parseByteCount(value('referrersPageBytes'), label('referrersPageBytes')),
-    referrersCacheBytes: parseCacheBytes(value('referrersCacheBytes'),
-      label('referrersCacheBytes')),
+    referrersCacheBytes: parseByteCount(value('referrersCacheBytes'),
+      label('referrersCacheBytes'), { max: 1024 * 1024 * 1024, zeroAllowed: true }),
     manifestBodyTimeoutMs: parseSeconds(value('manifestBodyTimeout'),
       label('manifestBodyTimeout')) * 1000,
     upstreamCredentials: parseCredentials(raw.upstreamUsername, raw.upstreamPassword,
@@ -434,26 +434,23 @@ function parseLogLevel(text: string, setting: string): string {
   return text;
 }
 
-function parseByteCount(text: string, setting: string): number {
+function parseByteCount(
+  text: string,
+  setting: string,
+  { max = 64 * 1024 * 1024, zeroAllowed = false } = {},
+): number {
   if (!/^\d+$/.test(text)) throw new ConfigError(setting, `"${text}" is not a byte count`);
 
   const bytes = Number(text);
-  if (bytes < 1024 || bytes > 64 * 1024 * 1024) {
-    throw new ConfigError(setting, 'must be between 1024 and 67108864 bytes');
+  if (zeroAllowed && bytes === 0) return 0;
+  if (bytes < 1024 || bytes > max) {
+    const zero = zeroAllowed ? '0 or ' : '';
+    throw new ConfigError(setting, `must be ${zero}between 1024 and ${max} bytes`);
   }
   return bytes;
 }
 
 /** 0 turns the page cache off; otherwise up to 1 GiB (it is held in the process). */
-function parseCacheBytes(text: string, setting: string): number {
-  if (!/^\d+$/.test(text)) throw new ConfigError(setting, `"${text}" is not a byte count`);
-
-  const bytes = Number(text);
-  if (bytes !== 0 && (bytes < 1024 || bytes > 1024 * 1024 * 1024)) {
-    throw new ConfigError(setting, 'must be 0 or between 1024 and 1073741824 bytes');
-  }
-  return bytes;
-}
 
 /** The effective settings, for the start-up log line: nothing secret is in them. */
 export function describeConfig(config: Config): Record<string, string | number> {

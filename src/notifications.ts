@@ -4,7 +4,6 @@
 // subject; a deleted referrer is removed once the registry confirms it is gone. The registry
 // stays the source of truth: nothing in an event is trusted beyond repository and digest.
 
-import { timingSafeEqual } from 'node:crypto';
 import type { DigestLocks } from './index-store/digest-lock.js';
 import type { ReferrersIndex } from './index-store/referrers-index.js';
 import { parseDigest } from './oci/digest.js';
@@ -24,13 +23,6 @@ export interface NotificationReport {
   indexed: number;
   removed: number;
   ignored: number;
-}
-
-/** Constant-time check of the `Authorization: Bearer <token>` the registry is told to send. */
-export function hasBearerToken(header: string | undefined, token: string): boolean {
-  const expected = Buffer.from(`Bearer ${token}`);
-  const given = Buffer.from(header ?? '');
-  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 /** Reads the events the proxy acts on; undefined when the body is not an envelope at all. */

@@ -1,7 +1,8 @@
 // `referrers-proxy retention [--dry-run] [--repository NAME] [settings]`: runs the retention
 // policies of POLICY_FILE once, in the foreground, and prints the report as JSON on stdout
 // (logs go to stderr, so stdout can be piped to jq). Exit status 0 when nothing failed, 1 when
-// some delete failed or another run had the turn. Same settings as the server.
+// something in the report failed (a delete, a repository's access check or tag listing) or
+// another run had the turn. Same settings as the server.
 
 import pino from 'pino';
 import { ConfigError, parseConfig, readRawSettings } from './config.js';
@@ -23,7 +24,7 @@ interface RetentionArgs {
   readonly settings: string[];
 }
 
-export function parseRetentionArgs(argv: readonly string[]): RetentionArgs {
+function parseRetentionArgs(argv: readonly string[]): RetentionArgs {
   const settings: string[] = [];
   let dryRun = false;
   let repository: string | undefined;

@@ -10,9 +10,9 @@ import {
   AdminUnauthorizedError, NameInvalidError, PolicyInvalidError, TagLockUnknownError,
 } from '../errors.js';
 import { booleanParam, refuseUnknownParams, singleParam } from '../oci/extension-query.js';
-import { parseTagLock, tagLockJson } from '../lifecycle/policy.js';
+import { parseTagLock, ruleName, tagLockJson } from '../lifecycle/policy.js';
 import { isRepositoryName } from '../oci/name.js';
-import { hasBearerToken } from '../notifications.js';
+import { hasBearerToken } from './bearer.js';
 import { readBodyCapped } from './body.js';
 import { answerJson, answerOciError } from './answers.js';
 import { ADMIN_PATH_PREFIX } from './routes.js';
@@ -44,9 +44,9 @@ async function listLocks(ctx: ProxyContext, deps: Dependencies): Promise<void> {
 
 async function changeLock(ctx: ProxyContext, deps: Dependencies, name: string): Promise<void> {
   if (ctx.method === 'DELETE') {
-    const rule = parseTagLock({ name, repository: '*', tag: '*' }, 'rule', 'admin');
-    if (!await deps.tagLocks.delete(rule.name)) throw new TagLockUnknownError(rule.name);
-    return answerJson(ctx, 200, { deleted: rule.name });
+    const checked = ruleName(name, 'rule.name');
+    if (!await deps.tagLocks.delete(checked)) throw new TagLockUnknownError(checked);
+    return answerJson(ctx, 200, { deleted: checked });
   }
   if (ctx.method !== 'PUT') return methodNotAllowed(ctx, 'PUT, DELETE');
 

@@ -4,8 +4,7 @@
 // the registry's challenge so standard clients run their usual token flow and retry.
 
 import { UpstreamUnavailableError } from '../errors.js';
-import { OCI_INDEX, OCI_MANIFEST } from '../oci/media-types.js';
-import { ACCESS_PROBE_TAG } from '../oci/referrers-tag.js';
+import { probeAccess } from '../upstream/access-probe.js';
 import { ociErrorBody } from './errors.js';
 import { forwardedHeaders, withoutHopByHop } from './headers.js';
 import type { Dependencies, ProxyContext } from './state.js';
@@ -15,7 +14,6 @@ const REFUSAL_CODES: Readonly<Record<number, string>> = {
   403: 'DENIED',
   429: 'TOOMANYREQUESTS',
 };
-
 
 /** Headers of the registry's refusal that the client needs to act on it. */
 const RELAYED_HEADERS = ['www-authenticate', 'retry-after'];
@@ -33,16 +31,13 @@ export async function mayPull(
   const cacheKey = deps.accessCache.key(ctx.get('authorization') || undefined, repository);
   if (deps.accessCache.isAllowed(cacheKey)) return true;
 
-  const headers = {
-    ...withoutHopByHop(ctx.req.headers),
-    ...forwardedHeaders(ctx.req),
-    accept: `${OCI_MANIFEST}, ${OCI_INDEX}`,
-  };
-  const probe = `/v2/${repository}/manifests/${ACCESS_PROBE_TAG}`;
-  const response = await deps.upstream.send('HEAD', probe, headers);
+  // Every header of the caller goes along: a registry may authenticate by cookie as well.
+  const headers = { ...withoutHopByHop(ctx.req.headers), ...forwardedHeaders(ctx.req) };
+  const { allowed, response } = await probeAccess(
+    (method, path, extra) => deps.upstream.send(method, path, extra), repository, headers);
   ctx.state.upstreamStatus = response.status;
 
-  if (response.status < 300 || response.status === 404) {
+  if (allowed) {
     deps.accessCache.allow(cacheKey);
     return true;
   }

@@ -3,13 +3,8 @@
 
 import type { HeaderMap } from '../upstream/client.js';
 import type { UpstreamRequest } from '../upstream/tags.js';
-import { forwardedHeaders, withoutHopByHop } from './headers.js';
+import { forwardedHeaders } from './headers.js';
 import type { Dependencies, ProxyContext } from './state.js';
-
-/** The caller's headers minus hop-by-hop ones, plus our forwarding headers. */
-export function callerHeaders(ctx: ProxyContext): HeaderMap {
-  return { ...withoutHopByHop(ctx.req.headers), ...forwardedHeaders(ctx.req) };
-}
 
 /**
  * An upstream request as the caller. Only credentials and forwarding headers are kept from the

@@ -47,22 +47,24 @@ export function ociErrorBody(code: string, message: string, detail?: unknown): s
   return JSON.stringify({ errors: [error] });
 }
 
-export function errorResponse(error: ProxyError): ErrorResponse {
+/** The wire form of a domain error; `context` joins its detail (e.g. a cascade's progress). */
+export function errorResponse(error: ProxyError, context: object = {}): ErrorResponse {
   const wire = WIRE[error.code];
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (wire.retryAfter !== undefined) headers['retry-after'] = String(wire.retryAfter);
   return {
     status: wire.status,
     headers,
-    body: ociErrorBody(wire.ociCode, error.message, { ...error.detail, proxyCode: error.code }),
+    body: ociErrorBody(wire.ociCode, error.message,
+      { ...error.detail, ...context, proxyCode: error.code }),
   };
 }
 
 /** For failures nobody anticipated: the message stays in our log, not on the wire. */
-export function internalErrorResponse(): ErrorResponse {
+export function internalErrorResponse(context?: object): ErrorResponse {
   return {
     status: 500,
     headers: { 'content-type': 'application/json' },
-    body: ociErrorBody('UNKNOWN', 'internal error in referrers-proxy'),
+    body: ociErrorBody('UNKNOWN', 'internal error in referrers-proxy', context),
   };
 }

@@ -8,7 +8,8 @@ import {
 } from '../errors.js';
 import { MANIFEST_ACCEPT } from '../upstream/manifests.js';
 import {
-  planCascade, readCascadeRequest, runCascade, type CascadeOutcome, type CascadeStep,
+  planCascade, readCascadeRequest, runCascade, type CascadeOutcome, type CascadeRequest,
+  type CascadeStep,
 } from '../lifecycle/cascade.js';
 import { lockedManifests } from '../lifecycle/locked-manifests.js';
 import { lockingRule } from '../lifecycle/tag-locks.js';
@@ -24,12 +25,10 @@ import type { Dependencies, ProxyContext } from './state.js';
 export async function deleteManifest(ctx: ProxyContext, deps: Dependencies): Promise<void> {
   const { repository, reference } = manifestTarget(ctx);
   refuseReservedTag(reference, deps);
-  const request = readCascadeRequest(new URLSearchParams(ctx.querystring),
-    deps.config.cascadeDelete);
+  const query = new URLSearchParams(ctx.querystring);
 
   if (reference.kind === 'tag') {
     // CASCADE_DELETE=always applies to digests; a tag delete asks for no cascade of its own.
-    const query = new URLSearchParams(ctx.querystring);
     if (query.has('cascade') || query.has('dry-run')) {
       throw new CascadeRequestError('name the manifest by digest');
     }
@@ -41,6 +40,7 @@ export async function deleteManifest(ctx: ProxyContext, deps: Dependencies): Pro
   }
 
   const { digest } = reference;
+  const request = readCascadeRequest(query, deps.config.cascadeDelete);
   if (!request.cascade && !request.dryRun) return deleteOne(ctx, deps, repository, digest);
   return deleteCascade(ctx, deps, repository, digest, request);
 }
@@ -65,7 +65,7 @@ async function deleteCascade(
   deps: Dependencies,
   repository: string,
   root: string,
-  request: { cascade: boolean; dryRun: boolean },
+  request: CascadeRequest,
 ): Promise<void> {
   // A caller who may read the repository is told the truth by a 404: the manifest is gone.
   if (!(await mayPull(ctx, deps, repository))) return;
@@ -154,13 +154,12 @@ function renderOutcome(
 /** The exchange broke part-way: the usual error answer, with what is done and what is left. */
 function renderBroken(ctx: ProxyContext, error: unknown, progress: object): void {
   ctx.state.error = error;
-  const response = error instanceof ProxyError ? errorResponse(error) : internalErrorResponse();
-  const parsed = JSON.parse(response.body) as { errors: { detail?: object }[] };
-  for (const entry of parsed.errors) entry.detail = { ...entry.detail, ...progress };
-
+  const response = error instanceof ProxyError
+    ? errorResponse(error, progress)
+    : internalErrorResponse(progress);
   ctx.status = response.status;
   ctx.set(response.headers);
-  ctx.body = JSON.stringify(parsed);
+  ctx.body = response.body;
 }
 
 /** The OCI error code of the registry's answer, if it sent one. */

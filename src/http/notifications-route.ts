@@ -1,7 +1,8 @@
 // POST /_referrers-proxy/notifications: the registry's notification endpoint. Off unless a
 // token is configured; the registry authenticates with `Authorization: Bearer <token>`.
 
-import { hasBearerToken, readEnvelope } from '../notifications.js';
+import { readEnvelope } from '../notifications.js';
+import { hasBearerToken } from './bearer.js';
 import { readBodyCapped } from './body.js';
 import { answerJson, answerOciError } from './answers.js';
 import type { Dependencies, ProxyContext } from './state.js';

@@ -13,8 +13,11 @@ import { pageStep, type PageKeys, type PageQuestion, type PageStep } from './pag
 import {
   descriptorsKey, entryMeta, entryMetaKey, indexedAtKey, journalField, mirrorDirtyKey,
   mirrorRepositoriesKey, pendingKey, pinnedKey, referrersKey, repositoriesKey,
-  subjectVersionsKey, subjectsKey,
+  subjectMissingKey, subjectVersionsKey, subjectsKey,
 } from './keys.js';
+
+const FORGET_MISSING_IF_EMPTY = `if redis.call('zcard', KEYS[1]) == 0 then
+  return redis.call('hdel', KEYS[2], ARGV[1]) end return 0`;
 
 export interface ReferrersPage {
   /** The page's descriptors as stored, joined by commas: the body of `manifests`. */
@@ -124,8 +127,12 @@ export class ReferrersIndex {
    * Forgets a referrer the upstream deleted, and clears its journal entry in the same
    * transaction; returns the subject it was listed under, if it was indexed.
    */
-  async remove(repository: string, digest: string): Promise<string | undefined> {
-    const subject = await this.subjectOf(repository, digest);
+  async remove(
+    repository: string,
+    digest: string,
+    knownSubject?: string,
+  ): Promise<string | undefined> {
+    const subject = knownSubject ?? await this.subjectOf(repository, digest);
     const transaction = this.redis.multi()
       .hdel(pendingKey(repository), journalField('remove', digest));
     if (subject !== undefined) {
@@ -139,13 +146,20 @@ export class ReferrersIndex {
         // its pin included: a later push of the same bytes must be pinned again.
         .srem(pinnedKey(repository, subject), digest)
         .hincrby(mirrorDirtyKey(repository), subject, 1)
-        .hset(subjectVersionsKey(repository), subject, this.#changeToken());
+        .hset(subjectVersionsKey(repository), subject, this.#changeToken())
+        // A subject left without referrers has no orphans to time: a later orphan of the same
+        // digest gets a grace period of its own (lifecycle/retention.ts).
+        .eval(FORGET_MISSING_IF_EMPTY, 2, referrersKey(repository, subject),
+          subjectMissingKey(repository), subject);
     }
 
-    await guard('index remove', () => execAll(transaction));
-    if (subject !== undefined) {
-      await guard('index remove', () => this.#listDirtyRepository(repository));
+    if (subject === undefined) {
+      await guard('index remove', () => execAll(transaction));
+      return undefined;
     }
+    // Listing the repository as dirty after the transaction is harmless even if it failed.
+    await guard('index remove', () => inOrder(this.redis, () => execAll(transaction),
+      () => this.#listDirtyRepository(repository)));
     return subject;
   }
 

@@ -15,7 +15,7 @@ export interface CascadeStep {
 }
 
 /** Stops a runaway walk; a real chain is a few levels deep and some thousands wide at most. */
-export const MAX_CASCADE_STEPS = 100_000;
+const MAX_CASCADE_STEPS = 100_000;
 
 /**
  * Post-order over the referrer tree: every referrer before its subject, the root last. A
@@ -50,7 +50,7 @@ export function deletionOrder(
 }
 
 /** Reads the referrer tree under `root` from the index, level by level. */
-export async function referrerTree(
+async function referrerTree(
   index: Pick<ReferrersIndex, 'referrersOf'>,
   repository: string,
   root: string,

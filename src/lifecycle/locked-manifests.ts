@@ -4,6 +4,7 @@
 
 import type { UpstreamResponse } from '../upstream/client.js';
 import { collectTags, tagDigest, type UpstreamRequest } from '../upstream/tags.js';
+import { inBatches, LOOKUPS_AT_ONCE } from './batches.js';
 import type { TagLockRule } from './policy.js';
 import { lockingRule, rulesFor } from './tag-locks.js';
 
@@ -11,9 +12,6 @@ export interface LockedBy {
   readonly rule: string;
   readonly tag: string;
 }
-
-/** Tags looked up at once. */
-const CONCURRENCY = 8;
 
 /** digest → the rule and tag that lock it; or the registry's refusal to relay. */
 export async function lockedManifests(
@@ -39,17 +37,14 @@ async function digestsOf(
   repository: string,
   locked: readonly LockedBy[],
 ): Promise<Map<string, LockedBy> | UpstreamResponse> {
-  const found = new Map<string, LockedBy>();
-  for (let start = 0; start < locked.length; start += CONCURRENCY) {
-    const batch = locked.slice(start, start + CONCURRENCY);
-    const digests = await Promise.all(batch.map(({ tag }) =>
-      tagDigest(request, repository, tag)));
+  const digests = await inBatches(locked, LOOKUPS_AT_ONCE, ({ tag }) =>
+    tagDigest(request, repository, tag));
 
-    for (const [n, digest] of digests.entries()) {
-      if (typeof digest === 'object') return digest;
-      const by = batch[n];
-      if (digest !== undefined && by !== undefined && !found.has(digest)) found.set(digest, by);
-    }
+  const found = new Map<string, LockedBy>();
+  for (const [n, digest] of digests.entries()) {
+    if (typeof digest === 'object') return digest;
+    const by = locked[n];
+    if (digest !== undefined && by !== undefined && !found.has(digest)) found.set(digest, by);
   }
   return found;
 }

@@ -55,17 +55,18 @@ export class ManifestDeleter {
       const gone = isGone(response, options);
       // As for pushes (http/manifests.ts): a lock lost in an outage leaves it to recovery.
       if (gone && !lock.intact()) throw new IndexUnavailableError('digest lock lost');
-      await this.#settle(repository, digest, gone);
+      await this.#settle(repository, digest, subject, gone);
       return { response, subject, gone };
     });
   }
 
-  async #settle(repository: string, digest: string, gone: boolean): Promise<void> {
+  async #settle(repository: string, digest: string, subject: string, gone: boolean)
+    : Promise<void> {
     if (!gone) {
       await this.journal.clear(repository, 'remove', digest).catch(() => undefined);
       return;
     }
-    await this.index.remove(repository, digest);
+    await this.index.remove(repository, digest, subject);
     this.mirror.kick();
   }
 }

@@ -170,7 +170,8 @@ function stringAt(value: unknown, path: string): string {
   return value;
 }
 
-function ruleName(value: unknown, path: string): string {
+/** A rule's name, checked: `path` names where it came from in errors. */
+export function ruleName(value: unknown, path: string): string {
   const text = stringAt(value, path);
   if (!RULE_NAME.test(text)) {
     throw new PolicyInvalidError(path, 'must match [a-z0-9][a-z0-9._-]{0,63}');

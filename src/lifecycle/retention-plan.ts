@@ -27,7 +27,7 @@ export interface Expiry {
 }
 
 /** The referrer's age reference: its created annotation, else when it was first indexed. */
-export function createdAt(referrer: ReferrerFacts): { at: number; from: string } {
+function createdAt(referrer: ReferrerFacts): { at: number; from: string } {
   const text = referrer.annotations[CREATED_ANNOTATION];
   const at = text === undefined ? undefined : parseDateTime(text);
   return at === undefined

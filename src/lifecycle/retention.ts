@@ -11,11 +11,12 @@ import { indexedAtKey, retentionLockKey, subjectMissingKey } from '../index-stor
 import { tryLock } from '../index-store/lock.js';
 import { RetentionBusyError } from '../errors.js';
 import type { IndexEntry, ReferrersIndex } from '../index-store/referrers-index.js';
-import { ACCESS_PROBE_TAG } from '../oci/referrers-tag.js';
+import { probeAccess } from '../upstream/access-probe.js';
 import type { Logger } from '../log.js';
 import type { UpstreamResponse } from '../upstream/client.js';
 import { MANIFEST_ACCEPT } from '../upstream/manifests.js';
 import type { UpstreamRequest } from '../upstream/tags.js';
+import { inBatches, LOOKUPS_AT_ONCE } from './batches.js';
 import { planCascade, runCascade, type CascadeStep } from './cascade.js';
 import { lockedManifests, type LockedBy } from './locked-manifests.js';
 import type { ManifestDeleter } from './manifest-delete.js';
@@ -56,9 +57,6 @@ export interface RetentionRunOptions {
 
 /** Renewed while a run lasts; a crashed runner's lock frees itself this soon. */
 const LOCK_MS = 60_000;
-
-/** Subjects looked up at once when a policy asks about orphans. */
-const CONCURRENCY = 8;
 
 export class RetentionRunner {
   constructor(
@@ -158,10 +156,8 @@ export class RetentionRunner {
 
   /** The proxy's own access must let it read the repository, so a 404 proves a delete. */
   async #probeAccess(repository: string): Promise<string | undefined> {
-    const response = await this.request('HEAD',
-      `/v2/${repository}/manifests/${ACCESS_PROBE_TAG}`, { accept: MANIFEST_ACCEPT });
-    if (response.status < 300 || response.status === 404) return undefined;
-    return `the registry refused the proxy's own access (${response.status})`;
+    const { allowed, response } = await probeAccess(this.request, repository);
+    return allowed ? undefined : `the registry refused the proxy's own access (${response.status})`;
   }
 
   async #facts(
@@ -206,18 +202,20 @@ export class RetentionRunner {
     now: number,
   ): Promise<Map<string, number>> {
     const subjects = [...new Set(entries.map((entry) => entry.subject))];
-    const statuses: number[] = [];
-    for (let start = 0; start < subjects.length; start += CONCURRENCY) {
-      const batch = subjects.slice(start, start + CONCURRENCY);
-      statuses.push(...await Promise.all(batch.map((subject) => this.request('HEAD',
-        `/v2/${repository}/manifests/${subject}`, { accept: MANIFEST_ACCEPT })
-        .then((response) => response.status))));
-    }
+    const statuses = await inBatches(subjects, LOOKUPS_AT_ONCE, (subject) => this.request('HEAD',
+      `/v2/${repository}/manifests/${subject}`, { accept: MANIFEST_ACCEPT })
+      .then((response) => response.status));
 
     const key = subjectMissingKey(repository);
     const recorded = await guard('index read', () => this.redis.hgetall(key));
     const missing = new Map<string, number>();
     const changes = this.redis.multi();
+    // A subject left without referrers has no orphans to time: its record goes, so a later
+    // orphan of the same digest starts a grace period of its own.
+    const listed = new Set(subjects);
+    for (const subject of Object.keys(recorded)) {
+      if (!listed.has(subject)) changes.hdel(key, subject);
+    }
     subjects.forEach((subject, n) => {
       if (statuses[n] !== 404) {
         if (recorded[subject] !== undefined) changes.hdel(key, subject);

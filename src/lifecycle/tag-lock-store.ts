@@ -17,6 +17,9 @@ export class TagLockStore {
   /** The admin rules of the last successful read, for while Redis cannot be reached. */
   #lastAdmin: TagLockRule[] | undefined;
 
+  /** Compiled rules by their stored form: a push by tag reads the rules, it need not parse. */
+  #compiled = new Map<string, TagLockRule[]>();
+
   /**
    * All rules, file rules first. While Redis cannot be read, the admin rules last read are
    * used; a process that never read them throws (a retryable 503) rather than guess that none
@@ -35,7 +38,14 @@ export class TagLockStore {
       return this.#lastAdmin;
     }
 
-    const admin = Object.entries(stored).flatMap(([name, json]) => readStored(name, json));
+    const compiled = new Map<string, TagLockRule[]>();
+    const admin = Object.entries(stored).flatMap(([name, json]) => {
+      const key = `${name}\n${json}`;
+      const rules = this.#compiled.get(key) ?? readStored(name, json);
+      compiled.set(key, rules);
+      return rules;
+    });
+    this.#compiled = compiled; // rules deleted or changed since the last read drop out
     this.#lastAdmin = admin.sort((a, b) => (a.name < b.name ? -1 : 1));
     return this.#lastAdmin;
   }

@@ -40,10 +40,5 @@ export function isPinTag(tag: string): boolean {
   return tag.startsWith(PIN_TAG_PREFIX);
 }
 
-/**
- * The access check asks for a tag that normally does not exist: the registry checks the
- * caller's pull access before looking, and answers 404 when it let them look. Asking for the
- * subject digest instead made registry 2.8 answer 500 for digests of algorithms it does not
- * know, which the spec still allows in a referrers query.
- */
+/** The tag the access check asks for (upstream/access-probe.ts says why). */
 export const ACCESS_PROBE_TAG = '_rp.access-check';

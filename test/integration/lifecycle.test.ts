@@ -8,6 +8,7 @@ import { writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
+import { retentionLockKey } from '../../src/index-store/keys.js';
 import { referrersTag } from '../../src/oci/referrers-tag.js';
 import {
   artifactManifest, descriptorOf, randomImage, type Descriptor,
@@ -263,6 +264,7 @@ describe('tag locks', () => {
     assert.equal(signed.headers.get('oci-subject'), released.digest);
     await waitForReferrers(env.url, repo, released.digest, [signature.manifest.digest]);
 
+    // A tag no rule matches, in the same repository, still moves (pushImage throws unless 201).
     await pushImage(env.url, repo, 'latest', other);
     await pushImage(env.url, repo, 'latest', randomImage({ layerCount: 1 }));
   });
@@ -400,12 +402,19 @@ describe('retention', () => {
     assert.deepEqual(digestsOf(second.json.deleted), [orphan.digest]);
     assert.match(JSON.stringify(second.json.deleted), /subject missing from the registry/);
     assert.equal(await inRegistry(repo, orphan.digest), 404);
+
+    // Regression: the record outlived the orphans it timed, so a new orphan of the same
+    // subject expired at once instead of getting a grace period of its own.
+    const later = await attach(repo, missing, SIGNATURE);
+    const third = await admin('POST', `retention?repository=${repo}`);
+    assert.deepEqual(third.json.deleted, [], 'a new orphan starts a grace period of its own');
+    assert.equal(await inRegistry(repo, later.digest), 200);
   });
 
   it('refuses a second real run while one holds the turn; dry runs still answer', async () => {
     const redis = new Redis(env.redis.url);
     try {
-      await redis.set('rp:v1:retention-lock', 'another-process', 'PX', 60_000);
+      await redis.set(retentionLockKey(), 'another-process', 'PX', 60_000);
       const busy = await admin('POST', 'retention?repository=ret/app');
       assert.equal(busy.status, 503);
       assert.equal(busy.json.errors?.[0]?.code, 'UNAVAILABLE');
@@ -413,7 +422,7 @@ describe('retention', () => {
       assert.equal((await admin('POST', 'retention?dry-run=true&repository=ret/app')).status,
         200);
     } finally {
-      await redis.del('rp:v1:retention-lock');
+      await redis.del(retentionLockKey());
       redis.disconnect();
     }
   });

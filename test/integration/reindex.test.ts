@@ -16,7 +16,7 @@ import {
   getManifest, getReferrers, pushBlob, pushImage, pushManifest,
 } from '../support/registry-client.js';
 import { startProxyEnv, type ProxyEnv } from '../support/proxy-env.js';
-import { waitForReferrers } from '../support/waiting.js';
+import { waitForPin, waitForReferrers } from '../support/waiting.js';
 
 const SBOM = 'application/spdx+json';
 
@@ -71,6 +71,27 @@ describe('a wiped Redis', () => {
     redis.disconnect();
 
     await waitForReferrers(env.url, 'wipe/app', subject.digest, expected);
+  });
+});
+
+describe('a Redis that lost its data while the proxy was down', () => {
+  it('is rebuilt when the proxy starts, before the periodic check would look', async () => {
+    // Its own proxy with the default 30 s periodic check: only the start can rebuild in time.
+    const fresh = await startProxyEnv({ server: { mirror: { intervalMs: 200, debounceMs: 50 } } });
+    try {
+      const subject = await pushSubject(fresh.url, 'restart/app');
+      const sbom = artifactManifest({ subject, artifactType: SBOM });
+      await pushUntagged(fresh.url, 'restart/app', sbom);
+      await waitForPin(fresh.registry.url, 'restart/app', sbom.manifest.digest);
+
+      const redis = new Redis(fresh.redis.url);
+      await redis.flushall();
+      redis.disconnect();
+      await fresh.restartProxy();
+      await waitForReferrers(fresh.url, 'restart/app', subject.digest, [sbom.manifest.digest]);
+    } finally {
+      await fresh.stop();
+    }
   });
 });
 
