@@ -4,9 +4,9 @@
 // pass-through traffic itself.
 
 import Koa from 'koa';
-import { PathInvalidError, ProxyError } from '../errors.js';
+import { PathInvalidError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { ociErrorBody, errorResponse, internalErrorResponse } from './errors.js';
+import { answerFor, ociErrorBody } from './errors.js';
 import { accessLog } from './access-log.js';
 import { administer } from './admin.js';
 import { deleteManifest } from './manifest-delete.js';
@@ -43,13 +43,11 @@ async function renderErrors(ctx: ProxyContext, next: Koa.Next): Promise<void> {
     await next();
   } catch (error) {
     ctx.state.error = error; // the log line shows it for 5xx answers
-    const response = error instanceof ProxyError ? errorResponse(error) : internalErrorResponse();
+    const response = answerFor(error, ctx.req.complete);
 
     ctx.respond = true;
     ctx.status = response.status;
     ctx.set(response.headers);
-    // A body we did not read (413) must not be parsed as the next request on this socket.
-    if (!ctx.req.complete) ctx.set('Connection', 'close');
     ctx.body = response.body;
   }
 }

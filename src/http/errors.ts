@@ -1,7 +1,7 @@
 // The one table from domain errors to OCI error codes and HTTP statuses, and the OCI error body
 // (distribution-spec v1.1.1 "Error Codes": {"errors":[{"code","message","detail"}]}).
 
-import type { ErrorCode, ProxyError } from '../errors.js';
+import { ProxyError, type ErrorCode } from '../errors.js';
 
 interface WireError {
   readonly status: number;
@@ -58,6 +58,16 @@ export function errorResponse(error: ProxyError, context: object = {}): ErrorRes
     body: ociErrorBody(wire.ociCode, error.message,
       { ...error.detail, ...context, proxyCode: error.code }),
   };
+}
+
+/**
+ * The answer to any error thrown while handling a request. A request body not read to its end
+ * (413, 408) must not be parsed as the next request on the socket: the connection closes.
+ */
+export function answerFor(error: unknown, requestComplete: boolean): ErrorResponse {
+  const response = error instanceof ProxyError ? errorResponse(error) : internalErrorResponse();
+  if (requestComplete) return response;
+  return { ...response, headers: { ...response.headers, connection: 'close' } };
 }
 
 /** For failures nobody anticipated: the message stays in our log, not on the wire. */

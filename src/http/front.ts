@@ -5,11 +5,11 @@
 // 400, see app.ts), go to the Koa app.
 
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { ProxyError, TargetInvalidError } from '../errors.js';
+import { TargetInvalidError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { PassThrough } from '../upstream/passthrough.js';
-import { watchRequest } from './access-log.js';
-import { errorResponse, internalErrorResponse } from './errors.js';
+import { watchRequest, type RequestOutcome } from './access-log.js';
+import { answerFor } from './errors.js';
 import { blobRedirectLocation } from './redirect.js';
 import { classifyRoute, type Route } from './routes.js';
 
@@ -20,12 +20,11 @@ export interface FrontOptions {
   readonly logger: Logger;
 }
 
-interface Exchange {
-  readonly path: string;
-  readonly route: Route;
-  upstreamStatus: number | undefined;
-  error: unknown;
-  readonly subject: undefined;
+/** What the log line reports, filled in as the exchange goes (no subject: nothing indexed). */
+type Exchange = { -readonly [K in keyof RequestOutcome]: RequestOutcome[K] };
+
+function exchangeOf(path: string, route: Route, error?: unknown): Exchange {
+  return { path, route, upstreamStatus: undefined, subject: undefined, error };
 }
 
 /** What the front handler does with one origin-form request. */
@@ -53,8 +52,7 @@ export function frontHandler(options: FrontOptions, koa: RequestListener): Reque
     const choice = chooseHandling(req.method ?? 'GET', url, options.blobRedirect !== undefined);
     if (choice.to === 'koa') return koa(req, res);
 
-    const exchange: Exchange = { path: choice.path, route: choice.route,
-      upstreamStatus: undefined, error: undefined, subject: undefined };
+    const exchange = exchangeOf(choice.path, choice.route);
     watchRequest(options.logger, req, res, () => exchange);
     if (choice.to === 'redirect' && options.blobRedirect !== undefined) {
       redirect(res, blobRedirectLocation(options.blobRedirect, url));
@@ -92,8 +90,7 @@ function originForm(req: IncomingMessage): string | undefined {
 
 function refuseTarget(logger: Logger, req: IncomingMessage, res: ServerResponse): void {
   const error = new TargetInvalidError();
-  const exchange: Exchange = { path: '', route: { kind: 'other', intercepted: false },
-    upstreamStatus: undefined, error, subject: undefined };
+  const exchange = exchangeOf('', { kind: 'other', intercepted: false }, error);
   watchRequest(logger, req, res, () => exchange);
   sendError(req, res, error);
 }
@@ -124,11 +121,8 @@ function sendError(req: IncomingMessage, res: ServerResponse, error: unknown): v
     res.destroy();
     return;
   }
-  const response = error instanceof ProxyError ? errorResponse(error) : internalErrorResponse();
-  const headers: Record<string, string> = { ...response.headers,
-    'content-length': String(Buffer.byteLength(response.body)) };
-  // A body we did not read must not be parsed as the next request on this socket.
-  if (!req.complete) headers.connection = 'close';
-  res.writeHead(response.status, headers);
+  const response = answerFor(error, req.complete);
+  res.writeHead(response.status, { ...response.headers,
+    'content-length': String(Buffer.byteLength(response.body)) });
   res.end(response.body);
 }
